@@ -1,0 +1,247 @@
+"""The case as its events make it: :class:`Case`, its current :class:`Cycle` and plan.
+
+A case is never changed in place. Each event is applied by a pure function
+(``Case, Event -> Case``), so a case rebuilt from its history equals the live case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from ._values import (
+    Actor,
+    Client,
+    CommonAssessment,
+    NetworkMember,
+    PersonAtRisk,
+    PlanTask,
+    TaskStatus,
+)
+from .errors import TukoFlowError
+from .events import (
+    CaseClosed,
+    CaseOpened,
+    CooperationNeedDecided,
+    CycleStarted,
+    Event,
+    InformationShared,
+    MeetingHeld,
+    MeetingMissed,
+    MeetingScheduled,
+    NeedNoticed,
+    NoCooperationNeedDecided,
+    PartnerCommunicationRecorded,
+    SituationReassessed,
+    StageChanged,
+    TaskOverdue,
+    TaskProgressRecorded,
+)
+
+
+@attrs.frozen(kw_only=True)
+class RiskReductionPlan:
+    """The written risk-reduction plan of one cycle.
+
+    ``revision`` grows with every change; ``distributed_revision`` and ``distributed_to``
+    say which revision was last sent, and to whom.
+    """
+
+    crisis: bool
+    communication: str
+    drafted_at: datetime
+    tasks: tuple[PlanTask, ...] = ()
+    revision: int = 1
+    distributed_revision: int = 0
+    distributed_to: tuple[str, ...] = ()
+
+    def task(self, task_id: str) -> PlanTask | None:
+        """The task with this id, or ``None``."""
+        for task in self.tasks:
+            if task.task_id == task_id:
+                return task
+        return None
+
+
+@attrs.frozen(kw_only=True)
+class Cycle:
+    """One pass through TUKO Stages 1-4. A restart begins a new cycle; old ones are kept."""
+
+    number: int
+    need_assumed: bool = False
+    notices: tuple[NeedNoticed, ...] = ()
+    informed: tuple[str, ...] = ()
+    meetings: tuple[MeetingHeld, ...] = ()
+    shared: tuple[InformationShared, ...] = ()
+    assessment: CommonAssessment | None = None
+    decision: CooperationNeedDecided | NoCooperationNeedDecided | None = None
+    plan: RiskReductionPlan | None = None
+    progress: tuple[TaskProgressRecorded, ...] = ()
+    communications: tuple[PartnerCommunicationRecorded, ...] = ()
+    reassessments: tuple[SituationReassessed, ...] = ()
+    closure: CaseClosed | None = None
+
+    def task_status(self, task_id: str) -> TaskStatus:
+        """The latest recorded status of a plan task (``assigned`` when none recorded)."""
+        for record in reversed(self.progress):
+            if record.task_id == task_id:
+                return record.status
+        return TaskStatus.ASSIGNED
+
+    @property
+    def latest_reassessment(self) -> SituationReassessed | None:
+        return self.reassessments[-1] if self.reassessments else None
+
+
+@attrs.frozen(kw_only=True)
+class Case:
+    """A case's current state, rebuilt from its events.
+
+    ``state`` is the protocol state (``stage2_evaluate`` …), ``version`` the number of
+    events so far, ``cycle`` the current TUKO cycle and ``past_cycles`` the earlier ones.
+    """
+
+    case_id: str
+    protocol: str
+    protocol_version: str
+    state: str
+    version: int
+    opened_at: datetime
+    opened_by: Actor
+    client: Client
+    people_at_risk: tuple[PersonAtRisk, ...]
+    network: tuple[NetworkMember, ...]
+    offence: str
+    matrix_cell: str
+    need: str
+    always_assume_need: bool
+    cycle: Cycle
+    past_cycles: tuple[Cycle, ...] = ()
+    next_meeting_at: datetime | None = None
+    missed_meetings: tuple[datetime, ...] = ()
+    overdue_tasks: tuple[tuple[str, date], ...] = ()
+
+    def member(self, member_id: str) -> NetworkMember | None:
+        """The network member with this id, or ``None``."""
+        for m in self.network:
+            if m.member_id == member_id:
+                return m
+        return None
+
+    def member_for(self, actor: Actor) -> NetworkMember | None:
+        """The network member ``actor`` acts as, or ``None`` when not in the network."""
+        for m in self.network:
+            if m.agency == actor.agency and m.person == actor.person:
+                return m
+        return None
+
+    @property
+    def case_leader(self) -> NetworkMember:
+        """The network member who leads the case (the probation officer)."""
+        for m in self.network:
+            if m.case_leader:
+                return m
+        raise TukoFlowError(f"case {self.case_id!r} has no case leader")  # pragma: no cover
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        return tuple(m.member_id for m in self.network)
+
+
+Applier = Callable[[Any, Any], Case]
+
+
+def _opened(_: Case | None, e: CaseOpened) -> Case:
+    return Case(
+        case_id=e.case_id,
+        protocol=e.protocol,
+        protocol_version=e.protocol_version,
+        state=e.initial_state,
+        version=e.version,
+        opened_at=e.occurred_at,
+        opened_by=e.actor,
+        client=e.client,
+        people_at_risk=e.people_at_risk,
+        network=e.network,
+        offence=e.offence,
+        matrix_cell=e.matrix_cell,
+        need=e.need,
+        always_assume_need=e.always_assume_need,
+        cycle=Cycle(number=1),
+    )
+
+
+def _stage_changed(case: Case, e: StageChanged) -> Case:
+    return attrs.evolve(case, state=e.to_state, version=e.version)
+
+
+def _cycle_started(case: Case, e: CycleStarted) -> Case:
+    return attrs.evolve(
+        case,
+        version=e.version,
+        past_cycles=(*case.past_cycles, case.cycle),
+        cycle=Cycle(number=e.cycle),
+        next_meeting_at=None,
+    )
+
+
+def _meeting_scheduled(case: Case, e: MeetingScheduled) -> Case:
+    return attrs.evolve(case, version=e.version, next_meeting_at=e.meeting_at)
+
+
+def _meeting_held(case: Case, e: MeetingHeld) -> Case:
+    cycle = attrs.evolve(case.cycle, meetings=(*case.cycle.meetings, e))
+    return attrs.evolve(case, version=e.version, cycle=cycle, next_meeting_at=None)
+
+
+def _meeting_missed(case: Case, e: MeetingMissed) -> Case:
+    return attrs.evolve(
+        case, version=e.version, missed_meetings=(*case.missed_meetings, e.meeting_at)
+    )
+
+
+def _task_overdue(case: Case, e: TaskOverdue) -> Case:
+    return attrs.evolve(
+        case, version=e.version, overdue_tasks=(*case.overdue_tasks, (e.task_id, e.due_on))
+    )
+
+
+#: Appliers for the events every protocol shares.
+CORE_APPLIERS: Mapping[type[Event], Applier] = {
+    CaseOpened: _opened,
+    StageChanged: _stage_changed,
+    CycleStarted: _cycle_started,
+    MeetingScheduled: _meeting_scheduled,
+    MeetingHeld: _meeting_held,
+    MeetingMissed: _meeting_missed,
+    TaskOverdue: _task_overdue,
+}
+
+
+def evolve_cycle(case: Case, event: Event, **changes: Any) -> Case:
+    """Helper for appliers: a new case whose current cycle has ``changes``."""
+    return attrs.evolve(case, version=event.version, cycle=attrs.evolve(case.cycle, **changes))
+
+
+def fold(
+    case: Case | None, events: Iterable[Event], appliers: Mapping[type[Event], Applier]
+) -> Case | None:
+    """Apply ``events`` in order to ``case`` (``None`` before the case was opened)."""
+    for event in events:
+        applier = appliers.get(type(event))
+        if applier is None:
+            raise TukoFlowError(
+                f"case {event.case_id!r}: no applier for event {type(event).__name__} "
+                f"(version {event.version}); is it registered with the protocol?"
+            )
+        expected = 1 if case is None else case.version + 1
+        if event.version != expected:
+            raise TukoFlowError(
+                f"case {event.case_id!r}: event {type(event).__name__} has version "
+                f"{event.version}, expected {expected}; the history has a gap or is out of order"
+            )
+        case = applier(case, event)
+    return case

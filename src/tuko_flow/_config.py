@@ -1,0 +1,118 @@
+"""Engine configuration: agencies, risk-need matrix, competence table, timeframes.
+
+Everything an agency may want to tune is data here, loadable from a plain mapping
+(JSON or TOML) with :meth:`TukoConfig.from_dict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import cattrs
+
+from .errors import ConfigurationError
+from .rules._competence import CompetenceTable
+from .rules._matrix import RiskNeedMatrix
+
+#: The network the seed names (seed 000, "WHO?"): probation officer (case leader), prison
+#: staff, local municipality, mental health, addiction and social workers, police, NGOs
+#: (victim support, women's support centres), child protection, health, and the client
+#: "whenever possible and safe".
+DEFAULT_AGENCIES: tuple[str, ...] = (
+    "probation",
+    "prison",
+    "municipality",
+    "mental_health",
+    "addiction_services",
+    "social_work",
+    "police",
+    "victim_support",
+    "womens_support_centre",
+    "child_protection",
+    "health",
+    "ngo",
+    "client",
+)
+
+
+@attrs.frozen(kw_only=True)
+class Timeframes:
+    """How far ahead risk-reduction plan tasks may be due.
+
+    Seed 000, Stage 3: "In the crisis situation the timeframe is in days, in other cases in
+    weeks." A crisis plan's tasks are due within ``crisis_max_days`` days; other plans'
+    tasks within ``normal_max_weeks`` weeks.
+    """
+
+    crisis_max_days: int = 14
+    normal_max_weeks: int = 12
+
+    def limit(self, *, crisis: bool) -> timedelta:
+        """The longest allowed time between planning and a task's due date."""
+        if crisis:
+            return timedelta(days=self.crisis_max_days)
+        return timedelta(weeks=self.normal_max_weeks)
+
+    def describe(self, *, crisis: bool) -> str:
+        if crisis:
+            return f"{self.crisis_max_days} days (crisis plan)"
+        return f"{self.normal_max_weeks} weeks"
+
+
+@attrs.frozen(kw_only=True)
+class TukoConfig:
+    """Everything about TUKO that is configuration rather than protocol.
+
+    * ``agencies``: the agency kinds a network member or actor may belong to;
+      ``case_leader_agency`` is the one whose member leads a case (the probation service).
+    * ``matrix``: the risk-need matrix.
+    * ``competence``: which agencies may own which task area.
+    * ``timeframes``: how far ahead tasks may be due, in a crisis and otherwise.
+    * ``missed_meeting_grace``: how long after an agreed meeting time it counts as missed.
+    """
+
+    agencies: tuple[str, ...] = attrs.field(default=DEFAULT_AGENCIES, converter=tuple)
+    case_leader_agency: str = "probation"
+    matrix: RiskNeedMatrix = attrs.field(factory=RiskNeedMatrix)
+    competence: CompetenceTable = attrs.field(factory=CompetenceTable)
+    timeframes: Timeframes = attrs.field(factory=Timeframes)
+    missed_meeting_grace: timedelta = timedelta(days=1)
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[str] = []
+        if len(set(self.agencies)) != len(self.agencies):
+            problems.append("agencies: an agency is listed twice")
+        if self.case_leader_agency not in self.agencies:
+            problems.append(
+                f"case_leader_agency: {self.case_leader_agency!r} is not one of the agencies"
+            )
+        problems.extend(self.matrix.problems())
+        problems.extend(self.competence.problems(self.agencies))
+        if self.timeframes.crisis_max_days < 1 or self.timeframes.normal_max_weeks < 1:
+            problems.append("timeframes: limits must be at least 1")
+        if self.missed_meeting_grace < timedelta(0):
+            problems.append("missed_meeting_grace: must not be negative")
+        if problems:
+            raise ConfigurationError(problems)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TukoConfig:
+        """Build a configuration from plain data (e.g. parsed JSON or TOML).
+
+        Keys left out keep their defaults. ``missed_meeting_grace`` is given in hours.
+        Raises :class:`~tuko_flow.errors.ConfigurationError` naming every bad key.
+        """
+        converter = cattrs.Converter(forbid_extra_keys=True)
+        converter.register_structure_hook(timedelta, lambda v, _: timedelta(hours=float(v)))
+        try:
+            return converter.structure(dict(data), cls)
+        except ConfigurationError:
+            raise
+        except cattrs.BaseValidationError as exc:
+            messages = cattrs.transform_error(exc)
+            raise ConfigurationError(messages) from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError([str(exc)]) from None

@@ -1,0 +1,257 @@
+"""The sample case behind ``tuko-flow demo``: Stages 1-4, closure and a restart.
+
+All identifiers are made-up pseudonymous references; no person is real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from ._case import Case
+from ._clock import ManualClock
+from ._engine import Engine
+from ._values import (
+    Actor,
+    Client,
+    CommonAssessment,
+    HarmProbability,
+    NetworkMember,
+    PersonAtRisk,
+    Relation,
+    TaskStatus,
+)
+from .errors import CommandRefused
+from .events import Event
+from .stages.intake import OpenCase
+from .stages.stage1_notice import InformNetwork, NoticeNeed
+from .stages.stage2_evaluate import (
+    DecideCooperationNeeded,
+    DecideNoCooperationNeeded,
+    HoldMeeting,
+    RecordCommonAssessment,
+    ShareInformation,
+)
+from .stages.stage3_plan import AssignTask, BeginCaseManagement, DistributePlan, DraftPlan
+from .stages.stage4_manage import (
+    CloseCase,
+    HoldReviewMeeting,
+    RecordPartnerCommunication,
+    RecordTaskProgress,
+)
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+OFFICER = Actor(agency="probation", person="po-101")
+POLICE = Actor(agency="police", person="pol-202")
+VICTIM_SUPPORT = Actor(agency="victim_support", person="vs-303")
+CHILD_PROTECTION = Actor(agency="child_protection", person="cp-404")
+
+NETWORK = (
+    NetworkMember(member_id="m-po", agency="probation", person="po-101", case_leader=True),
+    NetworkMember(member_id="m-pol", agency="police", person="pol-202"),
+    NetworkMember(member_id="m-vs", agency="victim_support", person="vs-303"),
+    NetworkMember(member_id="m-cp", agency="child_protection", person="cp-404"),
+)
+
+
+def sample_intake(case_id: str = "case-0001", *, lives_with_victim: bool = False) -> OpenCase:
+    """An intake for a domestic-violence case with a victim and a child at risk."""
+    return OpenCase(
+        case_id=case_id,
+        client=Client("client-7f3a"),
+        people_at_risk=(
+            PersonAtRisk(
+                ref="victim-91c2", relation=Relation.VICTIM, lives_with_client=lives_with_victim
+            ),
+            PersonAtRisk(ref="child-55d0", relation=Relation.CHILD),
+        ),
+        network=NETWORK,
+        offence="domestic_violence",
+    )
+
+
+def sample_assessment() -> CommonAssessment:
+    return CommonAssessment(
+        who_is_under_threat="The former partner and the child living with her.",
+        probability_of_harm=HarmProbability.HIGH,
+        threat_and_conditions="Threats by phone; more likely around child-contact handovers.",
+        risk_modifiers="Alcohol raises the risk; stable work and the programme lower it.",
+        client_needs_and_motivation="Wants contact with the child; motivated by work.",
+        protective_factors="Victim engaged with support services; child protection involved.",
+    )
+
+
+def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-0001") -> Case:
+    """Take one case through Stages 1-4, close it, and raise the need again."""
+    engine.open_case(sample_intake(case_id), actor=OFFICER)
+    clock.advance(days=1)
+    engine.execute(
+        case_id, NoticeNeed(what="Victim reports renewed threats by phone."), actor=POLICE
+    )
+    engine.execute(
+        case_id, InformNetwork(meeting_at=clock.now() + timedelta(days=2)), actor=OFFICER
+    )
+    clock.advance(days=2)
+    engine.execute(
+        case_id, HoldMeeting(participants=("m-po", "m-pol", "m-vs", "m-cp")), actor=OFFICER
+    )
+    for actor, info in (
+        (OFFICER, "Client attends supervision; denies threats."),
+        (POLICE, "Two call-outs in the last month."),
+        (VICTIM_SUPPORT, "Victim is frightened and wants a safety plan."),
+        (CHILD_PROTECTION, "Child shows signs of stress at school."),
+    ):
+        engine.execute(
+            case_id,
+            ShareInformation(information=info, evaluation="Risk is elevated; cooperation needed."),
+            actor=actor,
+        )
+    engine.execute(case_id, RecordCommonAssessment(assessment=sample_assessment()), actor=OFFICER)
+    engine.execute(
+        case_id,
+        DecideCooperationNeeded(
+            situation="Escalating threats around child contact.",
+            risks=("threats to the former partner", "child exposed to conflict"),
+        ),
+        actor=OFFICER,
+    )
+    engine.execute(
+        case_id,
+        DraftPlan(
+            crisis=True,
+            communication="Weekly phone round between police and victim support.",
+            next_meeting_at=clock.now() + timedelta(days=10),
+        ),
+        actor=OFFICER,
+    )
+    today = clock.now().date()
+    for task_id, owner, area, days in (
+        ("t-1", "m-pol", "policing", 3),
+        ("t-2", "m-vs", "victim_safety", 5),
+        ("t-3", "m-po", "supervision", 7),
+    ):
+        engine.execute(
+            case_id,
+            AssignTask(
+                task_id=task_id,
+                description=f"Task {task_id} of the risk-reduction plan.",
+                area=area,
+                owner=owner,
+                due_on=today + timedelta(days=days),
+            ),
+            actor=OFFICER,
+        )
+    engine.execute(case_id, DistributePlan(), actor=OFFICER)
+    engine.execute(case_id, BeginCaseManagement(), actor=OFFICER)
+    clock.advance(days=4)
+    engine.execute(case_id, RecordTaskProgress(task_id="t-1", status=TaskStatus.DONE), actor=POLICE)
+    engine.execute(
+        case_id,
+        RecordPartnerCommunication(to_members=("m-po",), information="Safety plan agreed."),
+        actor=VICTIM_SUPPORT,
+    )
+    engine.execute(
+        case_id, RecordTaskProgress(task_id="t-2", status=TaskStatus.DONE), actor=VICTIM_SUPPORT
+    )
+    engine.execute(
+        case_id, RecordTaskProgress(task_id="t-3", status=TaskStatus.DONE), actor=OFFICER
+    )
+    clock.advance(days=6)
+    engine.execute(
+        case_id,
+        HoldReviewMeeting(
+            participants=("m-po", "m-pol", "m-vs", "m-cp"), needs_remain=False, risks_reduced=True
+        ),
+        actor=OFFICER,
+    )
+    engine.execute(
+        case_id,
+        CloseCase(summary="Threats stopped; victim safe; client engaged in the programme."),
+        actor=OFFICER,
+    )
+    clock.advance(weeks=8)
+    return engine.execute(
+        case_id,
+        NoticeNeed(what="New report of threats after a custody hearing."),
+        actor=VICTIM_SUPPORT,
+    )
+
+
+def run_demo(engine: Engine, clock: ManualClock, out: Callable[[str], None] = print) -> Case:
+    """Run the sample case, printing stage changes and events, plus one explained refusal."""
+
+    def show(event: Event) -> None:
+        out(describe(event))
+
+    unsubscribe = engine.subscribe(show)
+    try:
+        out("== A domestic-violence case through TUKO Stages 1-4, closure and restart ==")
+        case = run_sample_case(engine, clock)
+        out("")
+        out("== An always-assume-need case (the client lives with the victim) ==")
+        engine.open_case(sample_intake("case-0002", lives_with_victim=True), actor=OFFICER)
+    finally:
+        unsubscribe()
+    out("")
+    out("== Trying to close it as 'no need' at Stage 2 ==")
+    _to_stage2_decision(engine, clock, "case-0002")
+    try:
+        engine.execute(
+            "case-0002",
+            DecideNoCooperationNeeded(reason="Client denies any conflict."),
+            actor=OFFICER,
+        )
+    except CommandRefused as refusal:
+        out(str(refusal))
+    out("")
+    out("== What can happen next for case-0002, for the case leader ==")
+    out(engine.next_steps("case-0002", OFFICER).explain())
+    return case
+
+
+def _to_stage2_decision(engine: Engine, clock: ManualClock, case_id: str) -> None:
+    engine.execute(
+        case_id, InformNetwork(meeting_at=clock.now() + timedelta(days=1)), actor=OFFICER
+    )
+    clock.advance(days=1)
+    engine.execute(case_id, HoldMeeting(participants=("m-po", "m-pol")), actor=OFFICER)
+    for actor in (OFFICER, POLICE):
+        engine.execute(
+            case_id,
+            ShareInformation(information="Shared at the meeting.", evaluation="Low current risk."),
+            actor=actor,
+        )
+    engine.execute(case_id, RecordCommonAssessment(assessment=sample_assessment()), actor=OFFICER)
+
+
+def describe(event: Event) -> str:
+    """One readable line for an event (no free text: only what kind of fact it is)."""
+    from .events import StageChanged
+
+    head = f"{event.occurred_at:%Y-%m-%d} {event.case_id} v{event.version:<3}"
+    if isinstance(event, StageChanged):
+        return f"{head} ** stage: {event.from_state} -> {event.to_state} (by {event.command})"
+    skip = {"case_id", "version", "occurred_at", "actor", "command_id"}
+    details = []
+    for field in type(event).__attrs_attrs__:
+        if field.name in skip:
+            continue
+        value = getattr(event, field.name)
+        details.append(f"{field.name}={_short(value)}")
+    who = f"{event.actor.agency}/{event.actor.person}"
+    return f"{head}    {type(event).__name__} by {who}: {', '.join(details)}"
+
+
+def _short(value: object) -> str:
+    from ._values import Information
+
+    if isinstance(value, Information):
+        return f"<{value.classification.value} information from {value.source_agency}>"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_short(v) for v in value) + ")"
+    if hasattr(type(value), "__attrs_attrs__"):
+        return f"<{type(value).__name__}>"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)

@@ -1,0 +1,444 @@
+"""The engine: opens cases, decides commands, stores events, tells subscribers.
+
+One :class:`Engine` serves many cases and any number of protocols. For each command it
+loads the case (its cached state plus any newer events from the store), fires the
+command's trigger on the protocol's shared ``transitions`` machine, and — only if every
+guard rule passed and the input is valid — appends the emitted events to the store with
+the version it expects. The case changes only by applying those stored events.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import structlog
+
+from ._case import Applier, Case, fold
+from ._clock import Clock, SystemClock
+from ._config import TukoConfig
+from ._deadlines import emit_due
+from ._machine import Firing, evaluate, fire
+from ._protocol import Command, Protocol
+from ._store import EventStore
+from ._values import Actor, FieldProblem
+from .errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    CommandNotAllowedInState,
+    CommandRefused,
+    ConcurrencyError,
+    RuleFailure,
+    SubscriberFailed,
+    TukoFlowError,
+    ValidationError,
+)
+from .events import Event, StageChanged
+from .stages import TUKO
+from .stores import InMemoryEventStore
+
+#: The actor recorded on events the engine emits by itself (deadline checks).
+SYSTEM_ACTOR = Actor(agency="tuko_flow", person="deadline-check")
+
+Subscriber = Callable[[Event], None]
+
+_MAX_AUTO_STEPS = 16
+
+
+@attrs.frozen
+class NextSteps:
+    """What can happen next for a case, and what blocks the rest.
+
+    ``allowed``: commands whose rules pass now for the actor. ``blocked``: the other
+    commands possible from this state, each with every rule that blocks it.
+    """
+
+    case_id: str
+    state: str
+    allowed: tuple[str, ...]
+    blocked: Mapping[str, tuple[RuleFailure, ...]]
+
+    def explain(self) -> str:
+        """A plain-language summary, for a person."""
+        lines = [f"case {self.case_id!r} is in state {self.state!r}"]
+        lines.append("can do now: " + (", ".join(self.allowed) or "nothing"))
+        for command, failures in self.blocked.items():
+            lines.append(f"blocked: {command}")
+            lines.extend(f"  - {f}" for f in failures)
+        return "\n".join(lines)
+
+
+class Engine:
+    """Runs protocols over cases kept in an event store.
+
+    :param store: where events are kept (default: a new :class:`InMemoryEventStore`).
+    :param clock: the only source of time (default: :class:`SystemClock`).
+    :param config: agencies, risk-need matrix, competence table, timeframes.
+    :param protocols: the protocols this engine runs (default: TUKO only).
+    :param logger: a structlog logger (default: ``structlog.get_logger("tuko_flow")``).
+    """
+
+    def __init__(
+        self,
+        store: EventStore | None = None,
+        *,
+        clock: Clock | None = None,
+        config: TukoConfig | None = None,
+        protocols: Iterable[Protocol] = (TUKO,),
+        logger: Any = None,
+    ) -> None:
+        self.store: EventStore = store if store is not None else InMemoryEventStore()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.config = config if config is not None else TukoConfig()
+        self._protocols = {(p.name, p.version): p for p in protocols}
+        if not self._protocols:
+            raise TukoFlowError("an engine needs at least one protocol")
+        self._by_intake = {p.intake: p for p in self._protocols.values()}
+        appliers: dict[type[Event], Applier] = {}
+        for p in self._protocols.values():
+            appliers.update(p.all_appliers)
+        self._appliers = appliers
+        self._log = logger if logger is not None else structlog.get_logger("tuko_flow")
+        self._cases: dict[str, Case] = {}
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    # --- reading -----------------------------------------------------------------------
+
+    def case(self, case_id: str) -> Case:
+        """The case's current state. Raises :class:`~tuko_flow.errors.CaseNotFound`."""
+        cached = self._cases.get(case_id)
+        newer = self.store.load(case_id, after=cached.version if cached is not None else 0)
+        if not newer:
+            if cached is None:
+                raise CaseNotFound(case_id)
+            return cached
+        case = fold(cached, newer, self._appliers)
+        assert case is not None
+        self._cases[case_id] = case
+        return case
+
+    def history(self, case_id: str) -> tuple[Event, ...]:
+        """Every event of the case, oldest first."""
+        events = tuple(self.store.load(case_id))
+        if not events:
+            raise CaseNotFound(case_id)
+        return events
+
+    def case_ids(self) -> Iterator[str]:
+        """The ids of every case in the store."""
+        return self.store.case_ids()
+
+    def protocol_of(self, case: Case) -> Protocol:
+        """The protocol (name and version) the case runs under."""
+        try:
+            return self._protocols[(case.protocol, case.protocol_version)]
+        except KeyError:
+            known = ", ".join(f"{n}@{v}" for n, v in self._protocols)
+            raise TukoFlowError(
+                f"case {case.case_id!r} runs under protocol {case.protocol}@"
+                f"{case.protocol_version}, which this engine does not run (it runs: {known})"
+            ) from None
+
+    def next_steps(self, case_id: str, actor: Actor) -> NextSteps:
+        """What ``actor`` can do next on the case, and every rule blocking the rest."""
+        case = self.case(case_id)
+        protocol = self.protocol_of(case)
+        allowed, blocked = self._evaluate_all(protocol, case, actor)
+        return NextSteps(case_id=case_id, state=case.state, allowed=allowed, blocked=blocked)
+
+    # --- writing -----------------------------------------------------------------------
+
+    def open_case(self, command: Command, *, actor: Actor) -> Case:
+        """Open a new case from an intake command (for TUKO: :class:`~tuko_flow.OpenCase`)."""
+        protocol = self._by_intake.get(type(command))
+        if protocol is None:
+            allowed = ", ".join(t.__name__ for t in self._by_intake)
+            raise ValidationError(
+                [FieldProblem("command", f"{type(command).__name__} opens no case", allowed)],
+                subject="open_case",
+            )
+        case_id: str = getattr(command, "case_id", "")
+        if self.store.version(case_id) > 0:
+            raise CaseAlreadyExists(case_id)
+        now = self.clock.now()
+        firing = Firing(
+            None,
+            command,
+            actor,
+            now,
+            self.config,
+            command.command_id,
+            command.name,
+            case_id=case_id,
+            state=protocol.initial,
+            protocol=protocol,
+        )
+        try:
+            protocol.intake_handler(firing)
+        except ValidationError as exc:
+            self._log.info(
+                "command_invalid", case_id=case_id, command=command.name, fields=list(exc.fields)
+            )
+            raise
+        case = fold(None, firing.events, self._appliers)
+        assert case is not None
+        events = list(firing.events)
+        case = self._run_automatic(protocol, case, actor, command.command_id, now, events)
+        return self._commit(case_id, events, 0, case, command.name, command.command_id, "")
+
+    def execute(self, case_id: str, command: Command, *, actor: Actor) -> Case:
+        """Decide ``command`` for the case; store and return the new state.
+
+        Raises :class:`~tuko_flow.errors.CommandRefused` (listing every failed rule),
+        :class:`~tuko_flow.errors.ValidationError` (bad input) or
+        :class:`~tuko_flow.errors.ConcurrencyError`; in each case nothing is written.
+        """
+        case = self.case(case_id)
+        protocol = self.protocol_of(case)
+        name = command.name
+        if protocol.commands.get(name) is not type(command):
+            allowed = ", ".join(protocol.commands)
+            raise ValidationError(
+                [
+                    FieldProblem(
+                        "command",
+                        f"{type(command).__name__} is not a command of protocol {protocol.name!r}",
+                        allowed,
+                    )
+                ],
+                subject="execute",
+                case_id=case_id,
+            )
+        now = self.clock.now()
+        if protocol.transition(name, case.state) is None:
+            allowed_now, _ = self._evaluate_all(protocol, case, actor)
+            sources = ", ".join(protocol.sources_of(name))
+            failure = RuleFailure(
+                "allowed_in_state",
+                f"{name!r} is not possible in state {case.state!r}; it is possible in: {sources}",
+            )
+            self._refused(case, name, command.command_id, (failure,))
+            raise CommandNotAllowedInState(
+                case_id=case_id,
+                state=case.state,
+                command=name,
+                failures=(failure,),
+                allowed=allowed,
+            )
+        firing = Firing(
+            case, command, actor, now, self.config, command.command_id, name, protocol=protocol
+        )
+        try:
+            accepted = fire(protocol, firing)
+        except ValidationError as exc:
+            self._log.info(
+                "command_invalid",
+                case_id=case_id,
+                command=name,
+                command_id=command.command_id,
+                state=case.state,
+                fields=list(exc.fields),
+            )
+            raise
+        if not accepted:
+            allowed_now, _ = self._evaluate_all(protocol, case, actor)
+            self._refused(case, name, command.command_id, firing.failures)
+            raise CommandRefused(
+                case_id=case_id,
+                state=case.state,
+                command=name,
+                failures=firing.failures,
+                allowed=allowed_now,
+            )
+        if firing.state != case.state:
+            firing.emit(StageChanged, from_state=case.state, to_state=firing.state, command=name)
+        events = firing.events
+        new_case = fold(case, events, self._appliers)
+        assert new_case is not None
+        if protocol.transitions_from(new_case.state, auto=True):
+            new_case = self._run_automatic(
+                protocol, new_case, actor, command.command_id, now, events
+            )
+        return self._commit(
+            case_id, events, case.version, new_case, name, command.command_id, case.state
+        )
+
+    def check_deadlines(self, case_id: str | None = None) -> tuple[Event, ...]:
+        """Record overdue plan tasks and missed meetings, as of the clock's time.
+
+        Checks one case, or every case in the store that is not closed. Each overdue task
+        and missed meeting is reported once. Returns the events recorded.
+        """
+        now = self.clock.now()
+        recorded: list[Event] = []
+        ids = [case_id] if case_id is not None else list(self.store.case_ids())
+        for cid in ids:
+            case = self.case(cid)
+            protocol = self.protocol_of(case)
+            if protocol.state(case.state).closed:
+                continue
+            command_id = uuid.uuid4().hex
+            firing = Firing(
+                case,
+                None,
+                SYSTEM_ACTOR,
+                now,
+                self.config,
+                command_id,
+                "check_deadlines",
+                protocol=protocol,
+            )
+            emit_due(firing, case, now, self.config)
+            if firing.events:
+                new_case = fold(case, firing.events, self._appliers)
+                assert new_case is not None
+                self._commit(
+                    cid,
+                    firing.events,
+                    case.version,
+                    new_case,
+                    "check_deadlines",
+                    command_id,
+                    case.state,
+                )
+                recorded.extend(firing.events)
+        return tuple(recorded)
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber(event)`` for every event stored from now on; returns an unsubscribe."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _evaluate_all(
+        self, protocol: Protocol, case: Case, actor: Actor
+    ) -> tuple[tuple[str, ...], dict[str, tuple[RuleFailure, ...]]]:
+        firing = Firing(case, None, actor, self.clock.now(), self.config, "", "", protocol=protocol)
+        ctx = firing.rule_context()
+        allowed: list[str] = []
+        blocked: dict[str, tuple[RuleFailure, ...]] = {}
+        for t in protocol.transitions_from(case.state):
+            failures = evaluate(tuple(protocol.rules[r] for r in t.rules), ctx)
+            if failures:
+                blocked[t.trigger] = failures
+            else:
+                allowed.append(t.trigger)
+        return tuple(allowed), blocked
+
+    def _run_automatic(
+        self,
+        protocol: Protocol,
+        case: Case,
+        actor: Actor,
+        command_id: str,
+        now: Any,
+        events: list[Event],
+    ) -> Case:
+        for _ in range(_MAX_AUTO_STEPS):
+            for t in protocol.transitions_from(case.state, auto=True):
+                firing = Firing(
+                    case, None, actor, now, self.config, command_id, t.trigger, protocol=protocol
+                )
+                if fire(protocol, firing):
+                    if firing.state != case.state:
+                        firing.emit(
+                            StageChanged,
+                            from_state=case.state,
+                            to_state=firing.state,
+                            command=t.trigger,
+                        )
+                    events.extend(firing.events)
+                    folded = fold(case, firing.events, self._appliers)
+                    assert folded is not None
+                    case = folded
+                    break
+            else:
+                return case
+        raise TukoFlowError(  # pragma: no cover - protocol validation prevents loops
+            f"case {case.case_id!r}: automatic transitions did not settle after "
+            f"{_MAX_AUTO_STEPS} steps"
+        )
+
+    def _commit(
+        self,
+        case_id: str,
+        events: Sequence[Event],
+        expected: int,
+        new_case: Case,
+        command: str,
+        command_id: str,
+        from_state: str,
+    ) -> Case:
+        try:
+            self.store.append(case_id, events, expected)
+        except ConcurrencyError:
+            self._cases.pop(case_id, None)
+            self._log.info("command_conflict", case_id=case_id, command=command, expected=expected)
+            raise
+        self._cases[case_id] = new_case
+        self._log.info(
+            "command_accepted",
+            case_id=case_id,
+            command=command,
+            command_id=command_id,
+            from_state=from_state,
+            to_state=new_case.state,
+            version=new_case.version,
+            events=[type(e).__name__ for e in events],
+        )
+        if self._subscribers:
+            self._publish(case_id, events)
+        return new_case
+
+    def _publish(self, case_id: str, events: Sequence[Event]) -> None:
+        errors: list[BaseException] = []
+        for event in events:
+            for subscriber in tuple(self._subscribers):
+                try:
+                    subscriber(event)
+                except Exception as exc:
+                    errors.append(exc)
+                    self._log.error(
+                        "subscriber_failed",
+                        case_id=case_id,
+                        event=type(event).__name__,
+                        version=event.version,
+                        error=type(exc).__name__,
+                    )
+        if errors:
+            raise SubscriberFailed(case_id, errors)
+
+    def _refused(
+        self, case: Case, command: str, command_id: str, failures: Sequence[RuleFailure]
+    ) -> None:
+        self._log.info(
+            "command_refused",
+            case_id=case.case_id,
+            command=command,
+            command_id=command_id,
+            state=case.state,
+            rules=[f.rule for f in failures],
+        )
+
+
+def replay(events: Iterable[Event], protocols: Iterable[Protocol] = (TUKO,)) -> Case:
+    """Rebuild a case from its events alone (no store, no engine)."""
+    appliers: dict[type[Event], Applier] = {}
+    for p in protocols:
+        appliers.update(p.all_appliers)
+    case = fold(None, events, appliers)
+    if case is None:
+        raise TukoFlowError("replay needs at least the event that opened the case")
+    return case

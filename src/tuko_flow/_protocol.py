@@ -1,0 +1,181 @@
+"""Protocols as data: states, transitions, guard names, commands — declared once.
+
+A :class:`Protocol` is what the engine runs, and what a validator, a diagram or a
+simulator reads. It is checked when it is built: every problem is reported at once in a
+:class:`~tuko_flow.errors.ProtocolDefinitionError`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from ._case import CORE_APPLIERS, Applier
+from ._values import _str_tuple, _to_tuple
+from .errors import ProtocolDefinitionError
+from .events import Event
+from .rules._base import Rule
+
+if TYPE_CHECKING:
+    from ._machine import Firing
+
+
+def _new_command_id() -> str:
+    return uuid.uuid4().hex
+
+
+@attrs.frozen(kw_only=True)
+class Command:
+    """Base of every command: an imperative request to change a case.
+
+    ``name`` is the trigger the command fires. ``command_id`` identifies one request, so a
+    retried request can be recognised; the host may supply its own.
+    """
+
+    name: ClassVar[str] = ""
+
+    command_id: str = attrs.field(factory=_new_command_id)
+
+
+@attrs.frozen(kw_only=True)
+class StateSpec:
+    """A state of a protocol. ``closed`` states are where a case rests when work is done."""
+
+    name: str
+    description: str
+    stage: int | None = None
+    closed: bool = False
+
+
+#: A transition's handler: validates the command's input against the case and emits the
+#: transition's domain events through the firing.
+Handler = Callable[["Firing"], None]
+
+
+@attrs.frozen(kw_only=True)
+class TransitionSpec:
+    """A transition: ``trigger`` from each ``source`` to ``dest`` (``None``: stay), if ``rules``.
+
+    ``command`` is the command class that fires it; automatic transitions (``auto=True``)
+    have none and are fired by the engine whenever their rules pass after a command.
+    """
+
+    trigger: str
+    source: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    dest: str | None
+    rules: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    handler: Handler = attrs.field(repr=False)
+    command: type[Command] | None = None
+    auto: bool = False
+    description: str = ""
+
+
+def _check_definition(p: Protocol) -> list[str]:
+    problems: list[str] = []
+    names = [s.name for s in p.states]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"state {dup!r} is declared twice")
+    known = set(names)
+    if p.initial not in known:
+        problems.append(f"initial state {p.initial!r} is not a declared state")
+    seen: dict[tuple[str, str], int] = {}
+    for i, t in enumerate(p.transitions):
+        label = f"transition {t.trigger!r} (#{i})"
+        for src in t.source:
+            if src not in known:
+                problems.append(f"{label} starts from unknown state {src!r}")
+            if (t.trigger, src) in seen:
+                problems.append(
+                    f"{label}: a transition for {t.trigger!r} from {src!r} exists already"
+                )
+            seen[(t.trigger, src)] = i
+        if not t.source:
+            problems.append(f"{label} has no source state")
+        if t.dest is not None and t.dest not in known:
+            problems.append(f"{label} goes to unknown state {t.dest!r}")
+        for r in t.rules:
+            if r not in p.rules:
+                problems.append(f"{label} names unknown rule {r!r}")
+        if t.auto and t.command is not None:
+            problems.append(f"{label} is automatic and must not have a command")
+        if not t.auto and t.command is None:
+            problems.append(f"{label} has no command class")
+        if t.command is not None and t.command.name != t.trigger:
+            problems.append(
+                f"{label}: command {t.command.__name__} fires {t.command.name!r}, not {t.trigger!r}"
+            )
+    for key, registered in p.rules.items():
+        if key != registered.name:
+            problems.append(f"rule registered as {key!r} is named {registered.name!r}")
+    return problems
+
+
+@attrs.frozen(kw_only=True)
+class Protocol:
+    """A protocol declared as data. Built once; checked when built."""
+
+    name: str
+    version: str
+    description: str
+    states: tuple[StateSpec, ...] = attrs.field(converter=_to_tuple)
+    initial: str
+    transitions: tuple[TransitionSpec, ...] = attrs.field(converter=_to_tuple)
+    rules: Mapping[str, Rule]
+    intake: type[Command]
+    intake_handler: Handler = attrs.field(repr=False)
+    appliers: Mapping[type[Event], Applier] = attrs.field(factory=dict)
+
+    _index: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        problems = _check_definition(self)
+        if problems:
+            raise ProtocolDefinitionError(self.name, problems)
+        by_key: dict[tuple[str, str], TransitionSpec] = {}
+        for t in self.transitions:
+            for src in t.source:
+                by_key[(t.trigger, src)] = t
+        self._index["by_key"] = by_key
+        self._index["commands"] = {
+            t.command.name: t.command for t in self.transitions if t.command is not None
+        }
+        self._index["states"] = {s.name: s for s in self.states}
+        self._index["appliers"] = {**CORE_APPLIERS, **self.appliers}
+        for key, auto in (("auto", True), ("manual", False)):
+            self._index[key] = {
+                s.name: tuple(t for t in self.transitions if s.name in t.source and t.auto == auto)
+                for s in self.states
+            }
+
+    @property
+    def commands(self) -> Mapping[str, type[Command]]:
+        """Command name -> command class, for every command of the protocol."""
+        commands: dict[str, type[Command]] = self._index["commands"]
+        return commands
+
+    @property
+    def all_appliers(self) -> Mapping[type[Event], Applier]:
+        appliers: dict[type[Event], Applier] = self._index["appliers"]
+        return appliers
+
+    def state(self, name: str) -> StateSpec:
+        """The state called ``name``."""
+        states: dict[str, StateSpec] = self._index["states"]
+        return states[name]
+
+    def transition(self, trigger: str, state: str) -> TransitionSpec | None:
+        """The transition ``trigger`` fires from ``state``, or ``None``."""
+        by_key: dict[tuple[str, str], TransitionSpec] = self._index["by_key"]
+        return by_key.get((trigger, state))
+
+    def transitions_from(self, state: str, *, auto: bool = False) -> tuple[TransitionSpec, ...]:
+        """Transitions leaving ``state`` (command-fired, or automatic when ``auto``)."""
+        by_state: dict[str, tuple[TransitionSpec, ...]] = self._index["auto" if auto else "manual"]
+        return by_state.get(state, ())
+
+    def sources_of(self, trigger: str) -> tuple[str, ...]:
+        """The states from which ``trigger`` can fire."""
+        return tuple(s for t in self.transitions if t.trigger == trigger for s in t.source)

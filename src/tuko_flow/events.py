@@ -1,0 +1,381 @@
+"""Domain events: the facts a case's history is made of.
+
+Every accepted command emits one or more events. Events are frozen attrs classes with
+past-tense names. Each carries the same envelope — ``case_id``, ``version`` (its position
+in the case's history, from 1), ``occurred_at`` (from the engine's clock), ``actor`` (agency
+and person) and ``command_id`` — and a class-level ``schema_version``.
+
+A case's state is rebuilt by replaying its events (:func:`tuko_flow.replay`), and events
+round-trip to JSON through :data:`codec`::
+
+    data = codec.to_json(event)
+    assert codec.from_json(data) == event
+
+When an event's shape changes, bump its ``schema_version`` and register an upcaster that
+turns the old payload into the new one (:meth:`EventCodec.register_upcaster`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+import attrs
+import cattrs
+from cattrs.preconf.json import make_converter
+
+from ._values import (
+    Actor,
+    Client,
+    CommonAssessment,
+    Information,
+    NetworkMember,
+    PersonAtRisk,
+    PlanTask,
+    TaskStatus,
+)
+from .errors import SerializationError, TukoFlowError
+
+__all__ = [
+    "CaseClosed",
+    "CaseOpened",
+    "CommonAssessmentRecorded",
+    "CooperationNeedDecided",
+    "CycleStarted",
+    "Event",
+    "EventCodec",
+    "InformationShared",
+    "MeetingHeld",
+    "MeetingMissed",
+    "MeetingScheduled",
+    "NeedAssumed",
+    "NeedNoticed",
+    "NetworkInformed",
+    "NetworkMemberAdded",
+    "NoCooperationNeedDecided",
+    "PartnerCommunicationRecorded",
+    "PlanDistributed",
+    "PlanDrafted",
+    "SituationReassessed",
+    "StageChanged",
+    "TaskAssigned",
+    "TaskOverdue",
+    "TaskProgressRecorded",
+    "codec",
+]
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of every domain event: the envelope every event carries."""
+
+    schema_version: ClassVar[int] = 1
+
+    case_id: str
+    version: int
+    occurred_at: datetime
+    actor: Actor
+    command_id: str
+
+
+# --- case lifecycle -------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CaseOpened(Event):
+    """A case was opened: client, people at risk, network and risk-need matrix cell."""
+
+    protocol: str
+    protocol_version: str
+    initial_state: str
+    client: Client
+    people_at_risk: tuple[PersonAtRisk, ...]
+    network: tuple[NetworkMember, ...]
+    offence: str
+    matrix_cell: str
+    need: str
+    always_assume_need: bool
+
+
+@attrs.frozen(kw_only=True)
+class StageChanged(Event):
+    """The case moved from one state of its protocol to another."""
+
+    from_state: str
+    to_state: str
+    command: str
+
+
+@attrs.frozen(kw_only=True)
+class CycleStarted(Event):
+    """Need re-emerged after closure: a new TUKO cycle began; earlier cycles stay in history."""
+
+    cycle: int
+
+
+# --- Stage 1: notice and inform -------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class NeedAssumed(Event):
+    """The case's matrix cell is marked *always assume need*: Stage 1 began without a notice."""
+
+    matrix_cell: str
+
+
+@attrs.frozen(kw_only=True)
+class NeedNoticed(Event):
+    """A network partner noticed a need for cooperation (who, what, when)."""
+
+    noticed_by: str
+    noticed_at: datetime
+    information: Information
+
+
+@attrs.frozen(kw_only=True)
+class NetworkMemberAdded(Event):
+    """The case leader added a partner to the case's network."""
+
+    member: NetworkMember
+
+
+@attrs.frozen(kw_only=True)
+class NetworkInformed(Event):
+    """The case leader gathered and informed the network."""
+
+    recipients: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class MeetingScheduled(Event):
+    """A network meeting was agreed for a time."""
+
+    meeting_at: datetime
+
+
+# --- Stage 2: share information and evaluate ------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class MeetingHeld(Event):
+    """A network meeting led by the case leader took place (``purpose``: evaluation or review)."""
+
+    purpose: str
+    held_at: datetime
+    participants: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class InformationShared(Event):
+    """A participant shared information and gave an evaluation of risks, needs and ways forward."""
+
+    member_id: str
+    information: Information
+    evaluation: Information
+
+
+@attrs.frozen(kw_only=True)
+class CommonAssessmentRecorded(Event):
+    """The network's common assessment answered the six questions."""
+
+    assessment: CommonAssessment
+
+
+@attrs.frozen(kw_only=True)
+class CooperationNeedDecided(Event):
+    """The network found a need for interagency cooperation; situation and risks described."""
+
+    situation: Information
+    risks: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class NoCooperationNeedDecided(Event):
+    """The network found no need for further coordinated action; the case closes."""
+
+    reason: Information
+
+
+# --- Stage 3: make a plan -------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PlanDrafted(Event):
+    """A written risk-reduction plan was started: crisis or not, in-between communication."""
+
+    crisis: bool
+    communication: str
+
+
+@attrs.frozen(kw_only=True)
+class TaskAssigned(Event):
+    """A network member took responsibility for a task of the risk-reduction plan."""
+
+    task: PlanTask
+    revision: int
+
+
+@attrs.frozen(kw_only=True)
+class PlanDistributed(Event):
+    """The risk-reduction plan (at ``revision``) was sent to every participant."""
+
+    revision: int
+    recipients: tuple[str, ...]
+
+
+# --- Stage 4: coordinated case management ---------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TaskProgressRecorded(Event):
+    """Progress on a plan task was recorded by its owner or the case leader."""
+
+    task_id: str
+    status: TaskStatus
+    note: str
+
+
+@attrs.frozen(kw_only=True)
+class PartnerCommunicationRecorded(Event):
+    """Partners kept each other informed between meetings."""
+
+    from_member: str
+    to_members: tuple[str, ...]
+    information: Information
+
+
+@attrs.frozen(kw_only=True)
+class SituationReassessed(Event):
+    """At a review meeting the network reassessed needs and risks."""
+
+    needs_remain: bool
+    risks_reduced: bool
+
+
+@attrs.frozen(kw_only=True)
+class CaseClosed(Event):
+    """The case leader documented the situation in writing and let every partner know."""
+
+    summary: Information
+    informed: tuple[str, ...]
+
+
+# --- time -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TaskOverdue(Event):
+    """A plan task passed its due date without being done."""
+
+    task_id: str
+    due_on: date
+
+
+@attrs.frozen(kw_only=True)
+class MeetingMissed(Event):
+    """An agreed network meeting time passed (plus the grace period) with no meeting held."""
+
+    meeting_at: datetime
+
+
+# --- serialization --------------------------------------------------------------------
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class EventCodec:
+    """Turns events into plain data / JSON and back, upcasting old schema versions.
+
+    The serialized form is a JSON object with ``type`` (the class name),
+    ``schema_version`` and the event's fields. Host applications may register their own
+    event types (:meth:`register`) and upcasters.
+    """
+
+    def __init__(self, types: tuple[type[Event], ...] = ()) -> None:
+        self._types: dict[str, type[Event]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self.converter: cattrs.Converter = make_converter(forbid_extra_keys=True)
+        for t in types:
+            self.register(t)
+
+    @property
+    def types(self) -> dict[str, type[Event]]:
+        """The registered event types by name."""
+        return dict(self._types)
+
+    def register(self, event_type: type[Event]) -> None:
+        """Make ``event_type`` readable by this codec."""
+        self._types[event_type.__name__] = event_type
+
+    def register_upcaster(self, type_name: str, from_version: int, upcaster: Upcaster) -> None:
+        """Register a function that turns a ``from_version`` payload into ``from_version + 1``."""
+        self._upcasters[(type_name, from_version)] = upcaster
+
+    def to_dict(self, event: Event) -> dict[str, Any]:
+        """The event as plain JSON-compatible data."""
+        data: dict[str, Any] = self.converter.unstructure(event)
+        return {"type": type(event).__name__, "schema_version": event.schema_version, **data}
+
+    def from_dict(self, data: dict[str, Any]) -> Event:
+        """Read an event back from :meth:`to_dict` output, upcasting if it is older."""
+        payload = dict(data)
+        type_name = payload.pop("type", None)
+        version = payload.pop("schema_version", None)
+        event_type = self._types.get(type_name) if isinstance(type_name, str) else None
+        if event_type is None:
+            raise SerializationError(
+                f"unknown event type {type_name!r}; known: {', '.join(sorted(self._types))}"
+            )
+        if not isinstance(version, int) or version < 1:
+            raise SerializationError(f"{type_name}: schema_version {version!r} is not valid")
+        while version < event_type.schema_version:
+            upcaster = self._upcasters.get((type_name, version))
+            if upcaster is None:
+                raise SerializationError(
+                    f"{type_name}: no upcaster from schema version {version} "
+                    f"(current is {event_type.schema_version})"
+                )
+            payload = upcaster(payload)
+            version += 1
+        if version > event_type.schema_version:
+            raise SerializationError(
+                f"{type_name}: schema version {version} is newer than this code knows "
+                f"({event_type.schema_version}); upgrade tuko_flow"
+            )
+        try:
+            return self.converter.structure(payload, event_type)
+        except (cattrs.BaseValidationError, TukoFlowError, TypeError, ValueError) as exc:
+            detail = (
+                "; ".join(cattrs.transform_error(exc))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            raise SerializationError(f"{type_name}: payload is not valid: {detail}") from None
+
+    def to_json(self, event: Event) -> str:
+        """The event as a compact JSON string."""
+        return json.dumps(self.to_dict(event), separators=(",", ":"), sort_keys=True)
+
+    def from_json(self, text: str | bytes) -> Event:
+        """Read an event back from :meth:`to_json` output."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise SerializationError(f"not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise SerializationError("an event must be a JSON object")
+        return self.from_dict(data)
+
+
+def _all_event_types() -> tuple[type[Event], ...]:
+    return tuple(
+        obj
+        for obj in globals().values()
+        if isinstance(obj, type) and issubclass(obj, Event) and obj is not Event
+    )
+
+
+#: The codec for every event tuko_flow defines.
+codec = EventCodec(_all_event_types())

@@ -1,0 +1,215 @@
+"""TUKO Stage 3 — make a plan.
+
+Seed 000: "In the third stage a written agreement on the further action will be made in
+the form of the risk reduction plan. Network members take responsibility in the form of
+tasks that corresponds to their area of competence and authority. In the crisis situation
+the timeframe is in days, in other cases in weeks. The time of the next meeting and in
+between communication is agreed. The plan is sent to all participants after the meeting
+to support responsibility and action."
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import cast
+
+import attrs
+
+from .._case import Applier, Case, RiskReductionPlan, evolve_cycle
+from .._machine import Firing
+from .._protocol import Command, StateSpec, TransitionSpec
+from .._values import PlanTask
+from ..errors import ValidationError
+from ..events import Event, MeetingScheduled, PlanDistributed, PlanDrafted, TaskAssigned
+from ._common import STAGE3, STAGE4, in_future
+
+STATES = (
+    StateSpec(
+        name=STAGE3,
+        stage=3,
+        description="Stage 3 - make a plan: a written risk-reduction plan with tasks, the "
+        "next meeting and in-between communication agreed, sent to all participants.",
+    ),
+)
+
+
+@attrs.frozen(kw_only=True)
+class DraftPlan(Command):
+    """The case leader starts the written risk-reduction plan.
+
+    ``crisis`` sets the timeframe (days in a crisis, otherwise weeks); ``communication``
+    is the agreed in-between communication; ``next_meeting_at`` the agreed next meeting.
+    """
+
+    name = "draft_plan"
+
+    crisis: bool
+    communication: str
+    next_meeting_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class AssignTask(Command):
+    """A network member takes responsibility for a task in their area of competence."""
+
+    name = "assign_task"
+
+    task_id: str
+    description: str
+    area: str
+    owner: str
+    due_on: date
+
+
+@attrs.frozen(kw_only=True)
+class DistributePlan(Command):
+    """The case leader sends the current plan to every participant."""
+
+    name = "distribute_plan"
+
+
+@attrs.frozen(kw_only=True)
+class BeginCaseManagement(Command):
+    """Stage 4 begins: coordinated execution of the distributed plan."""
+
+    name = "begin_case_management"
+
+
+def _draft_plan(f: Firing) -> None:
+    cmd = cast(DraftPlan, f.command)
+    p = f.problems()
+    if not isinstance(cmd.crisis, bool):
+        p.add("crisis", f"{cmd.crisis!r} is not a bool", "True or False")
+    p.text("communication", cmd.communication)
+    in_future(p, "next_meeting_at", cmd.next_meeting_at, f.now)
+    f.reject(p)
+    f.emit(PlanDrafted, crisis=cmd.crisis, communication=cmd.communication)
+    f.emit(MeetingScheduled, meeting_at=cmd.next_meeting_at)
+
+
+def _assign_task(f: Firing) -> None:
+    cmd = cast(AssignTask, f.command)
+    plan = f.case.cycle.plan
+    assert plan is not None  # guaranteed by the plan_drafted rule
+    p = f.problems()
+    try:
+        task = PlanTask(
+            task_id=cmd.task_id,
+            description=cmd.description,
+            area=cmd.area,
+            owner=cmd.owner,
+            due_on=cmd.due_on,
+        )
+    except ValidationError as exc:
+        f.reject(list(exc.problems))
+        raise  # pragma: no cover - reject always raises when there are problems
+    if plan.task(task.task_id) is not None:
+        p.add("task_id", f"{task.task_id!r} is already in the plan", "a new task id")
+    owner = f.case.member(task.owner)
+    if owner is None:
+        p.add("owner", f"{task.owner!r} is not in the case's network", ", ".join(f.case.member_ids))
+    competent = f.config.competence.agencies_for(task.area)
+    if competent is None:
+        p.add("area", f"{task.area!r} is not a task area", ", ".join(f.config.competence.areas))
+    elif owner is not None and owner.agency not in competent:
+        able = [m.member_id for m in f.case.network if m.agency in competent]
+        p.add(
+            "owner",
+            f"{task.owner!r} ({owner.agency}) has no competence for {task.area!r}",
+            f"members of {', '.join(competent)}: {', '.join(able) or 'none in this network'}",
+        )
+    today = f.now.date()
+    latest = (f.now + f.config.timeframes.limit(crisis=plan.crisis)).date()
+    if task.due_on < today:
+        p.add("due_on", f"{task.due_on.isoformat()} is in the past", f"{today} to {latest}")
+    elif task.due_on > latest:
+        p.add(
+            "due_on",
+            f"{task.due_on.isoformat()} is beyond the plan's timeframe of "
+            f"{f.config.timeframes.describe(crisis=plan.crisis)}",
+            f"{today} to {latest}",
+        )
+    f.reject(p)
+    f.emit(TaskAssigned, task=task, revision=plan.revision + 1)
+
+
+def _distribute_plan(f: Firing) -> None:
+    plan = f.case.cycle.plan
+    assert plan is not None  # guaranteed by the plan_drafted rule
+    f.emit(PlanDistributed, revision=plan.revision, recipients=f.case.member_ids)
+
+
+def _begin_case_management(f: Firing) -> None:
+    """Nothing to record beyond the stage change itself."""
+
+
+TRANSITIONS = (
+    TransitionSpec(
+        trigger=DraftPlan.name,
+        source=(STAGE3,),
+        dest=None,
+        rules=("actor_is_case_leader", "no_plan_yet"),
+        handler=_draft_plan,
+        command=DraftPlan,
+        description="The written risk-reduction plan is started.",
+    ),
+    TransitionSpec(
+        trigger=AssignTask.name,
+        source=(STAGE3, STAGE4),
+        dest=None,
+        rules=("actor_is_case_leader", "plan_drafted"),
+        handler=_assign_task,
+        command=AssignTask,
+        description="A network member takes responsibility for a task.",
+    ),
+    TransitionSpec(
+        trigger=DistributePlan.name,
+        source=(STAGE3, STAGE4),
+        dest=None,
+        rules=("actor_is_case_leader", "plan_drafted", "plan_has_tasks", "next_meeting_agreed"),
+        handler=_distribute_plan,
+        command=DistributePlan,
+        description="The plan is sent to all participants.",
+    ),
+    TransitionSpec(
+        trigger=BeginCaseManagement.name,
+        source=(STAGE3,),
+        dest=STAGE4,
+        rules=("actor_is_case_leader", "plan_sent_to_all_participants"),
+        handler=_begin_case_management,
+        command=BeginCaseManagement,
+        description="Coordinated case management begins once the plan is sent.",
+    ),
+)
+
+
+def _drafted(case: Case, e: PlanDrafted) -> Case:
+    plan = RiskReductionPlan(
+        crisis=e.crisis, communication=e.communication, drafted_at=e.occurred_at
+    )
+    return evolve_cycle(case, e, plan=plan)
+
+
+def _assigned(case: Case, e: TaskAssigned) -> Case:
+    plan = case.cycle.plan
+    assert plan is not None
+    return evolve_cycle(
+        case, e, plan=attrs.evolve(plan, tasks=(*plan.tasks, e.task), revision=e.revision)
+    )
+
+
+def _distributed(case: Case, e: PlanDistributed) -> Case:
+    plan = case.cycle.plan
+    assert plan is not None
+    return evolve_cycle(
+        case,
+        e,
+        plan=attrs.evolve(plan, distributed_revision=e.revision, distributed_to=e.recipients),
+    )
+
+
+APPLIERS: dict[type[Event], Applier] = {
+    PlanDrafted: _drafted,
+    TaskAssigned: _assigned,
+    PlanDistributed: _distributed,
+}
