@@ -7,7 +7,7 @@ simulator reads. It is checked when it is built: every problem is reported at on
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def _new_command_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 @attrs.frozen(kw_only=True)

@@ -13,7 +13,7 @@ from typing import cast
 
 import attrs
 
-from .._case import Applier, Case, evolve_cycle
+from .._case import Applier, Case, evolve_cycle, replace_case
 from .._machine import Firing
 from .._protocol import Command, StateSpec, TransitionSpec
 from .._values import Classification, Information, NetworkMember, _classification
@@ -185,7 +185,7 @@ def _need_noticed(case: Case, e: NeedNoticed) -> Case:
 
 
 def _member_added(case: Case, e: NetworkMemberAdded) -> Case:
-    return attrs.evolve(case, version=e.version, network=(*case.network, e.member))
+    return replace_case(case, version=e.version, network=(*case.network, e.member))
 
 
 def _informed(case: Case, e: NetworkInformed) -> Case:

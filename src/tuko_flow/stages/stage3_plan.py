@@ -15,7 +15,7 @@ from typing import cast
 
 import attrs
 
-from .._case import Applier, Case, RiskReductionPlan, evolve_cycle
+from .._case import Applier, Case, RiskReductionPlan, evolve_cycle, replace_plan
 from .._machine import Firing
 from .._protocol import Command, StateSpec, TransitionSpec
 from .._values import PlanTask
@@ -194,7 +194,7 @@ def _assigned(case: Case, e: TaskAssigned) -> Case:
     plan = case.cycle.plan
     assert plan is not None
     return evolve_cycle(
-        case, e, plan=attrs.evolve(plan, tasks=(*plan.tasks, e.task), revision=e.revision)
+        case, e, plan=replace_plan(plan, tasks=(*plan.tasks, e.task), revision=e.revision)
     )
 
 
@@ -204,7 +204,7 @@ def _distributed(case: Case, e: PlanDistributed) -> Case:
     return evolve_cycle(
         case,
         e,
-        plan=attrs.evolve(plan, distributed_revision=e.revision, distributed_to=e.recipients),
+        plan=replace_plan(plan, distributed_revision=e.revision, distributed_to=e.recipients),
     )
 
 
