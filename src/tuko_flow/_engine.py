@@ -413,7 +413,7 @@ class Engine:
                     self._log.error(
                         "subscriber_failed",
                         case_id=case_id,
-                        event=type(event).__name__,
+                        event_type=type(event).__name__,
                         version=event.version,
                         error=type(exc).__name__,
                     )
