@@ -6,7 +6,7 @@ The public surface: import from ``tuko_flow`` and the topical modules
 with an underscore is implementation and may change without notice.
 """
 
-from ._case import Case, Cycle, RiskReductionPlan
+from ._case import Case, CaseDraft, Cycle, RiskReductionPlan
 from ._clock import Clock, ManualClock, SystemClock
 from ._config import DEFAULT_AGENCIES, Timeframes, TukoConfig
 from ._engine import SYSTEM_ACTOR, Engine, NextSteps, replay
@@ -74,6 +74,7 @@ __all__ = [
     "StoredEvent",
     # the case
     "Case",
+    "CaseDraft",
     "Cycle",
     "RiskReductionPlan",
     # values

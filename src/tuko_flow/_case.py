@@ -83,6 +83,7 @@ class Cycle:
     communications: tuple[PartnerCommunicationRecorded, ...] = ()
     reassessments: tuple[SituationReassessed, ...] = ()
     closure: CaseClosed | None = None
+    overdue_tasks: tuple[tuple[str, date], ...] = ()
 
     def task_status(self, task_id: str) -> TaskStatus:
         """The latest recorded status of a plan task (``assigned`` when none recorded)."""
@@ -122,7 +123,6 @@ class Case:
     past_cycles: tuple[Cycle, ...] = ()
     next_meeting_at: datetime | None = None
     missed_meetings: tuple[datetime, ...] = ()
-    overdue_tasks: tuple[tuple[str, date], ...] = ()
 
     def member(self, member_id: str) -> NetworkMember | None:
         """The network member with this id, or ``None``."""
@@ -151,8 +151,6 @@ class Case:
         return tuple(m.member_id for m in self.network)
 
 
-Applier = Callable[[Any, Any], Case]
-
 T = TypeVar("T")
 
 
@@ -176,67 +174,134 @@ def _make_replace(cls: type[T]) -> Callable[..., T]:
     def replace(inst: T, **changes: Any) -> T:
         return fn(inst, changes)
 
+    replace.apply = fn  # type: ignore[attr-defined]
     return replace
 
 
 replace_case = _make_replace(Case)
 replace_cycle = _make_replace(Cycle)
 replace_plan = _make_replace(RiskReductionPlan)
+_apply_case: Callable[[Case, dict[str, Any]], Case] = replace_case.apply  # type: ignore[attr-defined]
+_apply_cycle: Callable[[Cycle, dict[str, Any]], Cycle] = replace_cycle.apply  # type: ignore[attr-defined]
 
 
-def _opened(_: Case | None, e: CaseOpened) -> Case:
-    return Case(
-        case_id=e.case_id,
-        protocol=e.protocol,
-        protocol_version=e.protocol_version,
-        state=e.initial_state,
-        version=e.version,
-        opened_at=e.occurred_at,
-        opened_by=e.actor,
-        client=e.client,
-        people_at_risk=e.people_at_risk,
-        network=e.network,
-        offence=e.offence,
-        matrix_cell=e.matrix_cell,
-        need=e.need,
-        always_assume_need=e.always_assume_need,
-        cycle=Cycle(number=1),
+class CaseDraft:
+    """A case while a batch of events is applied to it; frozen into a new :class:`Case` once.
+
+    Appliers read with :meth:`get` / :meth:`cycle` and write with :meth:`set` /
+    :meth:`set_cycle`; however many events a command emits, the case is copied once.
+    """
+
+    __slots__ = ("_base", "_changes", "_cycle", "_cycle_changes")
+
+    def __init__(self, base: Case | None) -> None:
+        self._base = base
+        self._changes: dict[str, Any] = {}
+        self._cycle: Cycle | None = base.cycle if base is not None else None
+        self._cycle_changes: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        """A case field as changed so far."""
+        if name in self._changes:
+            return self._changes[name]
+        if self._base is None:
+            raise TukoFlowError("the first event of a case must be the one that opens it")
+        return getattr(self._base, name)
+
+    def set(self, **changes: Any) -> None:
+        """Change case fields (not ``cycle``: use :meth:`set_cycle` / :meth:`start_cycle`)."""
+        self._changes.update(changes)
+
+    def cycle(self, name: str) -> Any:
+        """A field of the current cycle as changed so far."""
+        if name in self._cycle_changes:
+            return self._cycle_changes[name]
+        return getattr(self._cycle, name)
+
+    def set_cycle(self, **changes: Any) -> None:
+        """Change fields of the current cycle."""
+        self._cycle_changes.update(changes)
+
+    def open(self, case: Case) -> None:
+        """Start from a newly opened case (the applier of the opening event)."""
+        self._base = case
+        self._changes = {}
+        self._cycle = case.cycle
+        self._cycle_changes = {}
+
+    def start_cycle(self, number: int) -> None:
+        """Close the current cycle into ``past_cycles`` and begin cycle ``number``."""
+        finished = self._frozen_cycle()
+        self.set(past_cycles=(*self.get("past_cycles"), finished))
+        self._cycle = Cycle(number=number)
+        self._cycle_changes = {}
+
+    def _frozen_cycle(self) -> Cycle:
+        assert self._cycle is not None
+        if self._cycle_changes:
+            return _apply_cycle(self._cycle, self._cycle_changes)
+        return self._cycle
+
+    def freeze(self) -> Case:
+        """The case with every change applied."""
+        if self._base is None:
+            raise TukoFlowError("no event opened the case")
+        cycle = self._frozen_cycle()
+        if cycle is not self._base.cycle:
+            self._changes["cycle"] = cycle
+        return _apply_case(self._base, self._changes) if self._changes else self._base
+
+
+#: Applies one event to a case draft.
+Applier = Callable[[CaseDraft, Any], None]
+
+
+def _opened(d: CaseDraft, e: CaseOpened) -> None:
+    d.open(
+        Case(
+            case_id=e.case_id,
+            protocol=e.protocol,
+            protocol_version=e.protocol_version,
+            state=e.initial_state,
+            version=e.version,
+            opened_at=e.occurred_at,
+            opened_by=e.actor,
+            client=e.client,
+            people_at_risk=e.people_at_risk,
+            network=e.network,
+            offence=e.offence,
+            matrix_cell=e.matrix_cell,
+            need=e.need,
+            always_assume_need=e.always_assume_need,
+            cycle=Cycle(number=1),
+        )
     )
 
 
-def _stage_changed(case: Case, e: StageChanged) -> Case:
-    return replace_case(case, state=e.to_state, version=e.version)
+def _stage_changed(d: CaseDraft, e: StageChanged) -> None:
+    d.set(state=e.to_state)
 
 
-def _cycle_started(case: Case, e: CycleStarted) -> Case:
-    return replace_case(
-        case,
-        version=e.version,
-        past_cycles=(*case.past_cycles, case.cycle),
-        cycle=Cycle(number=e.cycle),
-        next_meeting_at=None,
-    )
+def _cycle_started(d: CaseDraft, e: CycleStarted) -> None:
+    d.start_cycle(e.cycle)
+    d.set(next_meeting_at=None)
 
 
-def _meeting_scheduled(case: Case, e: MeetingScheduled) -> Case:
-    return replace_case(case, version=e.version, next_meeting_at=e.meeting_at)
+def _meeting_scheduled(d: CaseDraft, e: MeetingScheduled) -> None:
+    d.set(next_meeting_at=e.meeting_at)
 
 
-def _meeting_held(case: Case, e: MeetingHeld) -> Case:
-    cycle = replace_cycle(case.cycle, meetings=(*case.cycle.meetings, e))
-    return replace_case(case, version=e.version, cycle=cycle, next_meeting_at=None)
+def _meeting_held(d: CaseDraft, e: MeetingHeld) -> None:
+    d.set_cycle(meetings=(*d.cycle("meetings"), e))
+    d.set(next_meeting_at=None)
 
 
-def _meeting_missed(case: Case, e: MeetingMissed) -> Case:
-    return replace_case(
-        case, version=e.version, missed_meetings=(*case.missed_meetings, e.meeting_at)
-    )
+def _meeting_missed(d: CaseDraft, e: MeetingMissed) -> None:
+    d.set(missed_meetings=(*d.get("missed_meetings"), e.meeting_at))
 
 
-def _task_overdue(case: Case, e: TaskOverdue) -> Case:
-    return replace_case(
-        case, version=e.version, overdue_tasks=(*case.overdue_tasks, (e.task_id, e.due_on))
-    )
+def _task_overdue(d: CaseDraft, e: TaskOverdue) -> None:
+    d.set_cycle(overdue_tasks=(*d.cycle("overdue_tasks"), (e.task_id, e.due_on)))
 
 
 #: Appliers for the events every protocol shares.
@@ -251,15 +316,13 @@ CORE_APPLIERS: Mapping[type[Event], Applier] = {
 }
 
 
-def evolve_cycle(case: Case, event: Event, **changes: Any) -> Case:
-    """Helper for appliers: a new case whose current cycle has ``changes``."""
-    return replace_case(case, version=event.version, cycle=replace_cycle(case.cycle, **changes))
-
-
 def fold(
     case: Case | None, events: Iterable[Event], appliers: Mapping[type[Event], Applier]
 ) -> Case | None:
     """Apply ``events`` in order to ``case`` (``None`` before the case was opened)."""
+    draft = CaseDraft(case)
+    version = case.version if case is not None else 0
+    applied = False
     for event in events:
         applier = appliers.get(type(event))
         if applier is None:
@@ -267,11 +330,16 @@ def fold(
                 f"case {event.case_id!r}: no applier for event {type(event).__name__} "
                 f"(version {event.version}); is it registered with the protocol?"
             )
-        expected = 1 if case is None else case.version + 1
-        if event.version != expected:
+        if event.version != version + 1:
             raise TukoFlowError(
                 f"case {event.case_id!r}: event {type(event).__name__} has version "
-                f"{event.version}, expected {expected}; the history has a gap or is out of order"
+                f"{event.version}, expected {version + 1}; the history has a gap or is out "
+                "of order"
             )
-        case = applier(case, event)
-    return case
+        applier(draft, event)
+        version = event.version
+        applied = True
+    if not applied:
+        return case
+    draft.set(version=version)
+    return draft.freeze()

@@ -6,7 +6,7 @@ Everything an agency may want to tune is data here, loadable from a plain mappin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +36,38 @@ DEFAULT_AGENCIES: tuple[str, ...] = (
     "ngo",
     "client",
 )
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    """A list of names; a single string is refused (it would split into letters)."""
+    if isinstance(value, str):
+        raise ConfigurationError([f"{value!r} must be a list of agency names, not one string"])
+    return tuple(str(v) for v in value)
+
+
+def _config_problems(exc: BaseException) -> list[str]:
+    """Every ConfigurationError problem inside a cattrs error group, plus the other errors."""
+    found: list[str] = []
+    others: list[BaseException] = []
+
+    def walk(e: BaseException) -> None:
+        if isinstance(e, ConfigurationError):
+            # cattrs notes where the error happened: "Structuring class X @ attribute y"
+            notes = [n for n in getattr(e, "__notes__", ()) if "@ attribute " in n]
+            where = notes[-1].rsplit("@ attribute ", 1)[1] + ": " if notes else ""
+            found.extend(f"{where}{p}" for p in e.problems)
+        elif isinstance(e, BaseExceptionGroup):
+            for inner in e.exceptions:
+                walk(inner)
+        else:
+            others.append(e)
+
+    walk(exc)
+    if others and isinstance(exc, cattrs.BaseValidationError):
+        found.extend(
+            m for m in cattrs.transform_error(exc) if "configuration is not valid" not in m
+        )
+    return found
 
 
 @attrs.frozen(kw_only=True)
@@ -74,7 +106,7 @@ class TukoConfig:
     * ``missed_meeting_grace``: how long after an agreed meeting time it counts as missed.
     """
 
-    agencies: tuple[str, ...] = attrs.field(default=DEFAULT_AGENCIES, converter=tuple)
+    agencies: tuple[str, ...] = attrs.field(default=DEFAULT_AGENCIES, converter=_names)
     case_leader_agency: str = "probation"
     matrix: RiskNeedMatrix = attrs.field(factory=RiskNeedMatrix)
     competence: CompetenceTable = attrs.field(factory=CompetenceTable)
@@ -91,8 +123,15 @@ class TukoConfig:
             )
         problems.extend(self.matrix.problems())
         problems.extend(self.competence.problems(self.agencies))
-        if self.timeframes.crisis_max_days < 1 or self.timeframes.normal_max_weeks < 1:
+        tf = self.timeframes
+        if tf.crisis_max_days < 1 or tf.normal_max_weeks < 1:
             problems.append("timeframes: limits must be at least 1")
+        elif tf.limit(crisis=True) > tf.limit(crisis=False):
+            problems.append(
+                f"timeframes: a crisis plan ({tf.describe(crisis=True)}) may not reach further "
+                f"than a normal plan ({tf.describe(crisis=False)}): in a crisis the timeframe is "
+                "days, otherwise weeks"
+            )
         if self.missed_meeting_grace < timedelta(0):
             problems.append("missed_meeting_grace: must not be negative")
         if problems:
@@ -107,12 +146,14 @@ class TukoConfig:
         """
         converter = cattrs.Converter(forbid_extra_keys=True)
         converter.register_structure_hook(timedelta, lambda v, _: timedelta(hours=float(v)))
+        converter.register_structure_hook_func(
+            lambda t: t == tuple[str, ...], lambda v, _: _names(v)
+        )
         try:
             return converter.structure(dict(data), cls)
         except ConfigurationError:
             raise
         except cattrs.BaseValidationError as exc:
-            messages = cattrs.transform_error(exc)
-            raise ConfigurationError(messages) from None
+            raise ConfigurationError(_config_problems(exc)) from None
         except (TypeError, ValueError) as exc:
             raise ConfigurationError([str(exc)]) from None

@@ -24,7 +24,7 @@ def emit_due(f: Firing, case: Case, now: datetime, config: TukoConfig) -> None:
             if (
                 task.due_on < today
                 and case.cycle.task_status(task.task_id) != TaskStatus.DONE
-                and (task.task_id, task.due_on) not in case.overdue_tasks
+                and (task.task_id, task.due_on) not in case.cycle.overdue_tasks
             ):
                 f.emit(TaskOverdue, task_id=task.task_id, due_on=task.due_on)
     at = case.next_meeting_at

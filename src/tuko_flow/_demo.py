@@ -238,14 +238,20 @@ def describe(event: Event) -> str:
         if field.name in skip:
             continue
         value = getattr(event, field.name)
-        details.append(f"{field.name}={_short(value)}")
+        details.append(f"{field.name}={_short(value, field.name)}")
     who = f"{event.actor.agency}/{event.actor.person}"
     return f"{head}    {type(event).__name__} by {who}: {', '.join(details)}"
 
 
-def _short(value: object) -> str:
+#: Fields that hold free text; the demo shows only that text was recorded, never the text.
+_FREE_TEXT = {"communication", "risks", "note", "description", "text"}
+
+
+def _short(value: object, field: str = "") -> str:
     from ._values import Information
 
+    if field in _FREE_TEXT:
+        return "<text>" if not isinstance(value, tuple) else f"<{len(value)} texts>"
     if isinstance(value, Information):
         return f"<{value.classification.value} information from {value.source_agency}>"
     if isinstance(value, tuple):

@@ -227,7 +227,7 @@ class Engine:
                 state=case.state,
                 command=name,
                 failures=(failure,),
-                allowed=allowed,
+                allowed=allowed_now,
             )
         firing = Firing(
             case, command, actor, now, self.config, command.command_id, name, protocol=protocol

@@ -107,9 +107,39 @@ def _check_definition(p: Protocol) -> list[str]:
             problems.append(
                 f"{label}: command {t.command.__name__} fires {t.command.name!r}, not {t.trigger!r}"
             )
+    problems.extend(_automatic_cycles(p))
     for key, registered in p.rules.items():
         if key != registered.name:
             problems.append(f"rule registered as {key!r} is named {registered.name!r}")
+    return problems
+
+
+def _automatic_cycles(p: Protocol) -> list[str]:
+    """Automatic transitions that can fire forever (a cycle of them, or one that stays)."""
+    edges: dict[str, list[tuple[str, str]]] = {}
+    for t in p.transitions:
+        if t.auto:
+            for src in t.source:
+                edges.setdefault(src, []).append((t.trigger, t.dest if t.dest is not None else src))
+    problems: list[str] = []
+    reported: set[frozenset[str]] = set()
+
+    def walk(state: str, path: list[tuple[str, str]]) -> None:
+        for trigger, dest in edges.get(state, ()):
+            step = [*path, (trigger, state)]
+            seen = [s for _, s in step]
+            if dest in seen:
+                loop = step[seen.index(dest) :]
+                key = frozenset(t for t, _ in loop)
+                if key not in reported:
+                    reported.add(key)
+                    chain = " -> ".join(f"{s} ({t})" for t, s in loop)
+                    problems.append(f"automatic transitions can loop forever: {chain} -> {dest}")
+            else:
+                walk(dest, step)
+
+    for start in sorted(edges):
+        walk(start, [])
     return problems
 
 

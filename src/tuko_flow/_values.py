@@ -20,7 +20,7 @@ from .errors import FieldProblem, ValidationError
 
 __all__ = ["FieldProblem", "Problems"]
 
-_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$")
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
 REF_RULE = "1-64 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
 
 
@@ -36,7 +36,7 @@ class Problems:
         self.items.append(FieldProblem(field, problem, allowed))
 
     def ref(self, field: str, value: object) -> None:
-        if not isinstance(value, str) or not _REF.match(value):
+        if not isinstance(value, str) or not _REF.fullmatch(value):
             self.add(field, f"{value!r} is not a valid reference", REF_RULE)
 
     def text(self, field: str, value: object, *, max_len: int = 10_000) -> None:

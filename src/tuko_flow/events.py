@@ -328,7 +328,7 @@ class EventCodec:
             raise SerializationError(
                 f"unknown event type {type_name!r}; known: {', '.join(sorted(self._types))}"
             )
-        if not isinstance(version, int) or version < 1:
+        if type(version) is not int or version < 1:
             raise SerializationError(f"{type_name}: schema_version {version!r} is not valid")
         while version < event_type.schema_version:
             upcaster = self._upcasters.get((type_name, version))

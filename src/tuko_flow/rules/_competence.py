@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from ..errors import ConfigurationError
+
 #: Default task areas and the agencies with the competence and authority for them
 #: (seed 000, Stage 3: "Network members take responsibility in the form of tasks that
 #: corresponds to their area of competence and authority").
@@ -25,6 +27,11 @@ DEFAULT_COMPETENCE: Mapping[str, tuple[str, ...]] = {
 
 
 def _freeze(value: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    bad = [k for k, v in value.items() if isinstance(v, str)]
+    if bad:
+        raise ConfigurationError(
+            [f"competence table: area {k!r} must list agency names, not one string" for k in bad]
+        )
     return {str(k): tuple(str(a) for a in v) for k, v in value.items()}
 
 

@@ -7,6 +7,7 @@ import enum
 import attrs
 
 from .._values import Problems
+from ..errors import ConfigurationError
 
 
 class Need(enum.StrEnum):
@@ -14,6 +15,16 @@ class Need(enum.StrEnum):
 
     HIGH = "high"
     STANDARD = "standard"
+
+
+def _need(value: object) -> Need:
+    try:
+        return Need(value)
+    except ValueError:
+        allowed = ", ".join(n.value for n in Need)
+        raise ConfigurationError(
+            [f"risk-need matrix: need {value!r} is not allowed (allowed: {allowed})"]
+        ) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -28,7 +39,7 @@ class MatrixCell:
     name: str
     offence: str
     lives_with_victim: bool | None = None
-    need: Need = attrs.field(default=Need.STANDARD, converter=Need)
+    need: Need = attrs.field(default=Need.STANDARD, converter=_need)
     always_assume_need: bool = False
     source: str = ""
 

@@ -12,7 +12,7 @@ from ._base import Rule, RuleContext, rule
 @rule(
     "actor_is_case_leader",
     reason="only the case leader (the probation officer leading this case) may do this",
-    source="Probation officer as a case manager gathers/informs the network around the case. "
+    source="Probation officer as a case manager gathers/informs the network around the case. / "
     "Meeting is lead by probation officer.",
 )
 def actor_is_case_leader(ctx: RuleContext) -> bool:

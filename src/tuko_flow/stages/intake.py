@@ -80,8 +80,13 @@ def open_case(f: Firing) -> None:
             f"the case leader is from {leaders[0].agency!r}",
             f"a case leader from {cfg.case_leader_agency!r} (the probation officer)",
         )
-    if f.actor.agency not in cfg.agencies:
-        p.add("actor.agency", f"{f.actor.agency!r} is not a known agency", ", ".join(cfg.agencies))
+    if f.actor.agency != cfg.case_leader_agency:
+        p.add(
+            "actor.agency",
+            f"{f.actor.agency!r} cannot open a TUKO case",
+            f"staff of {cfg.case_leader_agency!r}: TUKO cases are probation cases, gathered "
+            "by the probation officer as case leader",
+        )
     lives_with_victim = any(
         x.relation == Relation.VICTIM and x.lives_with_client
         for x in cmd.people_at_risk

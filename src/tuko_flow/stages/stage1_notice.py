@@ -13,7 +13,7 @@ from typing import cast
 
 import attrs
 
-from .._case import Applier, Case, evolve_cycle, replace_case
+from .._case import Applier, CaseDraft
 from .._machine import Firing
 from .._protocol import Command, StateSpec, TransitionSpec
 from .._values import Classification, Information, NetworkMember, _classification
@@ -176,20 +176,20 @@ TRANSITIONS = (
 )
 
 
-def _need_assumed(case: Case, e: NeedAssumed) -> Case:
-    return evolve_cycle(case, e, need_assumed=True)
+def _need_assumed(d: CaseDraft, e: NeedAssumed) -> None:
+    d.set_cycle(need_assumed=True)
 
 
-def _need_noticed(case: Case, e: NeedNoticed) -> Case:
-    return evolve_cycle(case, e, notices=(*case.cycle.notices, e))
+def _need_noticed(d: CaseDraft, e: NeedNoticed) -> None:
+    d.set_cycle(notices=(*d.cycle("notices"), e))
 
 
-def _member_added(case: Case, e: NetworkMemberAdded) -> Case:
-    return replace_case(case, version=e.version, network=(*case.network, e.member))
+def _member_added(d: CaseDraft, e: NetworkMemberAdded) -> None:
+    d.set(network=(*d.get("network"), e.member))
 
 
-def _informed(case: Case, e: NetworkInformed) -> Case:
-    return evolve_cycle(case, e, informed=e.recipients)
+def _informed(d: CaseDraft, e: NetworkInformed) -> None:
+    d.set_cycle(informed=e.recipients)
 
 
 APPLIERS: dict[type[Event], Applier] = {

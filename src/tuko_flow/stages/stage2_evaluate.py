@@ -15,7 +15,7 @@ from typing import cast
 
 import attrs
 
-from .._case import Applier, Case, evolve_cycle
+from .._case import Applier, CaseDraft
 from .._machine import Firing
 from .._protocol import Command, StateSpec, TransitionSpec
 from .._values import (
@@ -268,21 +268,27 @@ TRANSITIONS = (
 )
 
 
-def _shared(case: Case, e: InformationShared) -> Case:
-    return evolve_cycle(case, e, shared=(*case.cycle.shared, e))
+def _shared(d: CaseDraft, e: InformationShared) -> None:
+    d.set_cycle(shared=(*d.cycle("shared"), e))
 
 
-def _assessed(case: Case, e: CommonAssessmentRecorded) -> Case:
-    return evolve_cycle(case, e, assessment=e.assessment)
+def _assessed(d: CaseDraft, e: CommonAssessmentRecorded) -> None:
+    d.set_cycle(assessment=e.assessment)
 
 
-def _decided(case: Case, e: CooperationNeedDecided | NoCooperationNeedDecided) -> Case:
-    return evolve_cycle(case, e, decision=e)
+def _decided(d: CaseDraft, e: CooperationNeedDecided) -> None:
+    d.set_cycle(decision=e)
+
+
+def _closed_no_need(d: CaseDraft, e: NoCooperationNeedDecided) -> None:
+    """The case rests: no meeting is expected any more."""
+    d.set_cycle(decision=e)
+    d.set(next_meeting_at=None)
 
 
 APPLIERS: dict[type[Event], Applier] = {
     InformationShared: _shared,
     CommonAssessmentRecorded: _assessed,
     CooperationNeedDecided: _decided,
-    NoCooperationNeedDecided: _decided,
+    NoCooperationNeedDecided: _closed_no_need,
 }

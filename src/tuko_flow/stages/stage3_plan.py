@@ -15,7 +15,7 @@ from typing import cast
 
 import attrs
 
-from .._case import Applier, Case, RiskReductionPlan, evolve_cycle, replace_plan
+from .._case import Applier, CaseDraft, RiskReductionPlan, replace_plan
 from .._machine import Firing
 from .._protocol import Command, StateSpec, TransitionSpec
 from .._values import PlanTask
@@ -183,28 +183,22 @@ TRANSITIONS = (
 )
 
 
-def _drafted(case: Case, e: PlanDrafted) -> Case:
+def _drafted(d: CaseDraft, e: PlanDrafted) -> None:
     plan = RiskReductionPlan(
         crisis=e.crisis, communication=e.communication, drafted_at=e.occurred_at
     )
-    return evolve_cycle(case, e, plan=plan)
+    d.set_cycle(plan=plan)
 
 
-def _assigned(case: Case, e: TaskAssigned) -> Case:
-    plan = case.cycle.plan
-    assert plan is not None
-    return evolve_cycle(
-        case, e, plan=replace_plan(plan, tasks=(*plan.tasks, e.task), revision=e.revision)
-    )
+def _assigned(d: CaseDraft, e: TaskAssigned) -> None:
+    plan: RiskReductionPlan = d.cycle("plan")
+    d.set_cycle(plan=replace_plan(plan, tasks=(*plan.tasks, e.task), revision=e.revision))
 
 
-def _distributed(case: Case, e: PlanDistributed) -> Case:
-    plan = case.cycle.plan
-    assert plan is not None
-    return evolve_cycle(
-        case,
-        e,
-        plan=replace_plan(plan, distributed_revision=e.revision, distributed_to=e.recipients),
+def _distributed(d: CaseDraft, e: PlanDistributed) -> None:
+    plan: RiskReductionPlan = d.cycle("plan")
+    d.set_cycle(
+        plan=replace_plan(plan, distributed_revision=e.revision, distributed_to=e.recipients)
     )
 
 

@@ -15,7 +15,7 @@ from typing import cast
 
 import attrs
 
-from .._case import Applier, Case, evolve_cycle
+from .._case import Applier, CaseDraft
 from .._machine import Firing
 from .._protocol import Command, StateSpec, TransitionSpec
 from .._values import (
@@ -226,20 +226,22 @@ TRANSITIONS = (
 )
 
 
-def _progress(case: Case, e: TaskProgressRecorded) -> Case:
-    return evolve_cycle(case, e, progress=(*case.cycle.progress, e))
+def _progress(d: CaseDraft, e: TaskProgressRecorded) -> None:
+    d.set_cycle(progress=(*d.cycle("progress"), e))
 
 
-def _communicated(case: Case, e: PartnerCommunicationRecorded) -> Case:
-    return evolve_cycle(case, e, communications=(*case.cycle.communications, e))
+def _communicated(d: CaseDraft, e: PartnerCommunicationRecorded) -> None:
+    d.set_cycle(communications=(*d.cycle("communications"), e))
 
 
-def _reassessed(case: Case, e: SituationReassessed) -> Case:
-    return evolve_cycle(case, e, reassessments=(*case.cycle.reassessments, e))
+def _reassessed(d: CaseDraft, e: SituationReassessed) -> None:
+    d.set_cycle(reassessments=(*d.cycle("reassessments"), e))
 
 
-def _closed(case: Case, e: CaseClosed) -> Case:
-    return evolve_cycle(case, e, closure=e)
+def _closed(d: CaseDraft, e: CaseClosed) -> None:
+    """The TUKO process is finished: no meeting is expected any more."""
+    d.set_cycle(closure=e)
+    d.set(next_meeting_at=None)
 
 
 APPLIERS: dict[type[Event], Applier] = {

@@ -1,0 +1,216 @@
+"""The public surface is pinned: each public module's ``__all__`` is exactly what is listed here.
+
+Adding or removing a public name is an API change; it must show up as a change to this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED: dict[str, set[str]] = {
+    "tuko_flow": {
+        # engine
+        "SYSTEM_ACTOR",
+        "Engine",
+        "NextSteps",
+        "replay",
+        # protocols as data
+        "TUKO",
+        "Command",
+        "Protocol",
+        "StateSpec",
+        "TransitionSpec",
+        # configuration
+        "DEFAULT_AGENCIES",
+        "Timeframes",
+        "TukoConfig",
+        # time
+        "Clock",
+        "ManualClock",
+        "SystemClock",
+        # storage
+        "EventStore",
+        "InMemoryEventStore",
+        "StoredEvent",
+        # the case
+        "Case",
+        "CaseDraft",
+        "Cycle",
+        "RiskReductionPlan",
+        # values
+        "ASSESSMENT_QUESTIONS",
+        "Actor",
+        "Classification",
+        "Client",
+        "CommonAssessment",
+        "HarmProbability",
+        "Information",
+        "NetworkMember",
+        "PersonAtRisk",
+        "PlanTask",
+        "Relation",
+        "TaskStatus",
+        # commands: intake and Stage 1
+        "OpenCase",
+        "AddNetworkMember",
+        "InformNetwork",
+        "NoticeNeed",
+        # Stage 2
+        "DecideCooperationNeeded",
+        "DecideNoCooperationNeeded",
+        "HoldMeeting",
+        "RecordCommonAssessment",
+        "ScheduleMeeting",
+        "ShareInformation",
+        # Stage 3
+        "AssignTask",
+        "BeginCaseManagement",
+        "DistributePlan",
+        "DraftPlan",
+        # Stage 4
+        "CloseCase",
+        "HoldReviewMeeting",
+        "RecordPartnerCommunication",
+        "RecordTaskProgress",
+    },
+    "tuko_flow.events": {
+        "Event",
+        "EventCodec",
+        "codec",
+        "CaseOpened",
+        "StageChanged",
+        "CycleStarted",
+        "NeedAssumed",
+        "NeedNoticed",
+        "NetworkMemberAdded",
+        "NetworkInformed",
+        "MeetingScheduled",
+        "MeetingHeld",
+        "InformationShared",
+        "CommonAssessmentRecorded",
+        "CooperationNeedDecided",
+        "NoCooperationNeedDecided",
+        "PlanDrafted",
+        "TaskAssigned",
+        "PlanDistributed",
+        "TaskProgressRecorded",
+        "PartnerCommunicationRecorded",
+        "SituationReassessed",
+        "CaseClosed",
+        "TaskOverdue",
+        "MeetingMissed",
+    },
+    "tuko_flow.errors": {
+        "TukoFlowError",
+        "ProtocolDefinitionError",
+        "ConfigurationError",
+        "ValidationError",
+        "CaseNotFound",
+        "CaseAlreadyExists",
+        "CommandRefused",
+        "CommandNotAllowedInState",
+        "ConcurrencyError",
+        "EventStoreError",
+        "SerializationError",
+        "SubscriberFailed",
+        "FieldProblem",
+        "RuleFailure",
+    },
+    "tuko_flow.rules": {
+        "Rule",
+        "RuleContext",
+        "rule",
+        "TUKO_RULES",
+        "RiskNeedMatrix",
+        "MatrixCell",
+        "Need",
+        "DEFAULT_CELLS",
+        "CompetenceTable",
+        "DEFAULT_COMPETENCE",
+    },
+    "tuko_flow.stages": {
+        "TUKO",
+        "AWAITING_NOTICE",
+        "STAGE1",
+        "STAGE2",
+        "STAGE3",
+        "STAGE4",
+        "CLOSED_NO_NEED",
+        "CLOSED",
+    },
+    "tuko_flow.stores": {"InMemoryEventStore"},
+    "tuko_flow.testing": {
+        "EventStoreContract",
+        "RecordingSubscriber",
+        "drive_to",
+        "sample_intake",
+        "sample_assessment",
+        "SAMPLE_NETWORK",
+        "START",
+        "OFFICER",
+        "POLICE",
+        "VICTIM_SUPPORT",
+        "CHILD_PROTECTION",
+    },
+}
+
+MODULES = sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_all_is_exactly_the_expected_set(module_name: str) -> None:
+    """The module's __all__ equals the pinned set of public names."""
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == EXPECTED[module_name]
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_every_name_in_all_exists(module_name: str) -> None:
+    """Every name a module exports can be got from it."""
+    module = importlib.import_module(module_name)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_all_lists_each_name_once(module_name: str) -> None:
+    """No name is listed twice in __all__."""
+    module = importlib.import_module(module_name)
+    assert len(module.__all__) == len(set(module.__all__))
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_star_import_gives_exactly_all(module_name: str) -> None:
+    """``from module import *`` binds exactly the names in __all__."""
+    namespace: dict[str, object] = {}
+    exec(f"from {module_name} import *", namespace)
+    namespace.pop("__builtins__", None)
+    assert set(namespace) == EXPECTED[module_name]
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_no_private_name_is_exported(module_name: str) -> None:
+    """Nothing starting with an underscore is exported."""
+    module = importlib.import_module(module_name)
+    assert [name for name in module.__all__ if name.startswith("_")] == []
+
+
+def test_top_level_names_are_the_same_objects_as_in_topical_modules() -> None:
+    """tuko_flow.TUKO and tuko_flow.InMemoryEventStore are the topical modules' objects."""
+    import tuko_flow
+    import tuko_flow.stages
+    import tuko_flow.stores
+
+    assert tuko_flow.TUKO is tuko_flow.stages.TUKO
+    assert tuko_flow.InMemoryEventStore is tuko_flow.stores.InMemoryEventStore
+
+
+def test_package_version_matches_the_distribution() -> None:
+    """tuko_flow.__version__ is the installed distribution's version."""
+    from importlib.metadata import version
+
+    import tuko_flow
+
+    assert tuko_flow.__version__ == version("tuko-flow")
