@@ -17,7 +17,7 @@ class Need(enum.StrEnum):
     STANDARD = "standard"
 
 
-def _need(value: object) -> Need:
+def _need(value: str) -> Need:
     try:
         return Need(value)
     except ValueError:
