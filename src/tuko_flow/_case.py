@@ -341,5 +341,6 @@ def fold(
         applied = True
     if not applied:
         return case
-    draft.set(version=version)
+    if draft.get("version") != version:
+        draft.set(version=version)
     return draft.freeze()

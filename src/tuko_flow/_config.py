@@ -112,8 +112,15 @@ class TukoConfig:
     competence: CompetenceTable = attrs.field(factory=CompetenceTable)
     timeframes: Timeframes = attrs.field(factory=Timeframes)
     missed_meeting_grace: timedelta = timedelta(days=1)
+    _agency_set: frozenset[str] = attrs.field(init=False, repr=False, eq=False, default=frozenset())
+
+    @property
+    def agency_set(self) -> frozenset[str]:
+        """The agencies as a set, for fast membership checks."""
+        return self._agency_set
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_agency_set", frozenset(self.agencies))
         problems: list[str] = []
         if len(set(self.agencies)) != len(self.agencies):
             problems.append("agencies: an agency is listed twice")

@@ -21,7 +21,7 @@ from ._case import Applier, Case, fold
 from ._clock import Clock, SystemClock
 from ._config import TukoConfig
 from ._deadlines import emit_due
-from ._machine import Firing, evaluate, fire
+from ._machine import Firing, evaluate, fire, passes
 from ._protocol import Command, Protocol
 from ._store import EventStore
 from ._values import Actor, FieldProblem
@@ -37,6 +37,7 @@ from .errors import (
     ValidationError,
 )
 from .events import Event, StageChanged
+from .rules._base import RuleContext
 from .stages import TUKO
 from .stores import InMemoryEventStore
 
@@ -330,7 +331,7 @@ class Engine:
         allowed: list[str] = []
         blocked: dict[str, tuple[RuleFailure, ...]] = {}
         for t in protocol.transitions_from(case.state):
-            failures = evaluate(tuple(protocol.rules[r] for r in t.rules), ctx)
+            failures = evaluate(protocol.rules_of(t), ctx)
             if failures:
                 blocked[t.trigger] = failures
             else:
@@ -347,7 +348,13 @@ class Engine:
         events: list[Event],
     ) -> Case:
         for _ in range(_MAX_AUTO_STEPS):
-            for t in protocol.transitions_from(case.state, auto=True):
+            autos = protocol.transitions_from(case.state, auto=True)
+            ctx = RuleContext(case=case, actor=actor, now=now, config=self.config)
+            for t in autos:
+                # Most automatic transitions do not apply; asking the rules first spares a
+                # trip through the machine. The machine still checks them when it fires.
+                if not passes(protocol.rules_of(t), ctx):
+                    continue
                 firing = Firing(
                     case, None, actor, now, self.config, command_id, t.trigger, protocol=protocol
                 )

@@ -111,6 +111,11 @@ class Firing:
         return RuleContext(case=self.case, actor=self.actor, now=self.now, config=self.config)
 
 
+def passes(rules: tuple[Rule, ...], ctx: RuleContext) -> bool:
+    """True when every rule passes (stops at the first failure; for quick pre-checks)."""
+    return all(r.check(ctx) is True for r in rules)
+
+
 def evaluate(rules: tuple[Rule, ...], ctx: RuleContext) -> tuple[RuleFailure, ...]:
     """Every failure among ``rules`` (all are evaluated; none is skipped)."""
     failures = []
@@ -169,7 +174,7 @@ def machine_for(protocol: Protocol) -> Any:
             name=f"{protocol.name}@{protocol.version}",
         )
         for t in protocol.transitions:
-            rules = tuple(protocol.rules[r] for r in t.rules)
+            rules = protocol.rules_of(t)
             machine.add_transition(
                 t.trigger,
                 list(t.source),

@@ -174,6 +174,9 @@ class Protocol:
         }
         self._index["states"] = {s.name: s for s in self.states}
         self._index["appliers"] = {**CORE_APPLIERS, **self.appliers}
+        self._index["rules_of"] = {
+            id(t): tuple(self.rules[r] for r in t.rules) for t in self.transitions
+        }
         for key, auto in (("auto", True), ("manual", False)):
             self._index[key] = {
                 s.name: tuple(t for t in self.transitions if s.name in t.source and t.auto == auto)
@@ -205,6 +208,11 @@ class Protocol:
         """Transitions leaving ``state`` (command-fired, or automatic when ``auto``)."""
         by_state: dict[str, tuple[TransitionSpec, ...]] = self._index["auto" if auto else "manual"]
         return by_state.get(state, ())
+
+    def rules_of(self, transition: TransitionSpec) -> tuple[Rule, ...]:
+        """The rule objects guarding ``transition``, in declaration order."""
+        rules: dict[int, tuple[Rule, ...]] = self._index["rules_of"]
+        return rules[id(transition)]
 
     def sources_of(self, trigger: str) -> tuple[str, ...]:
         """The states from which ``trigger`` can fire."""

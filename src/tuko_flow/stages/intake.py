@@ -9,6 +9,7 @@ the risk-need matrix.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import cast
 
 import attrs
@@ -57,11 +58,12 @@ def open_case(f: Firing) -> None:
     if len(network) != len(cmd.network):
         p.add("network", "contains something that is not a NetworkMember", "NetworkMember")
     ids = [m.member_id for m in network]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
+    if len(set(ids)) != len(ids):
+        dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
         p.add("network", f"member ids used twice: {', '.join(dupes)}", "unique member ids")
+    known = cfg.agency_set
     for i, m in enumerate(network):
-        if m.agency not in cfg.agencies:
+        if m.agency not in known:
             p.add(
                 f"network[{i}].agency",
                 f"{m.agency!r} is not a known agency",
