@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 E = TypeVar("E", bound=Event)
 
 
-class Firing:
+class Firing(RuleContext):
     """The model ``transitions`` moves while one command is decided.
 
     Handlers read ``case``, ``command``, ``actor``, ``now`` and ``config``, check input
@@ -40,16 +40,12 @@ class Firing:
     """
 
     __slots__ = (
-        "actor",
         "base_version",
-        "case",
         "case_id",
         "command",
         "command_id",
-        "config",
         "events",
         "failures",
-        "now",
         "protocol",
         "state",
         "trigger",
@@ -108,7 +104,8 @@ class Firing:
             raise ValidationError(items, subject=f"command {self.trigger!r}", case_id=self.case_id)
 
     def rule_context(self) -> RuleContext:
-        return RuleContext(case=self.case, actor=self.actor, now=self.now, config=self.config)
+        """What the rules see (the firing itself: it has the case, actor, time and config)."""
+        return self
 
 
 def passes(rules: tuple[Rule, ...], ctx: RuleContext) -> bool:
@@ -137,7 +134,7 @@ class RuleGate:
 
     def __call__(self, event_data: Any) -> bool:
         firing: Firing = event_data.model
-        firing.failures = evaluate(self.rules, firing.rule_context())
+        firing.failures = evaluate(self.rules, firing)
         return not firing.failures
 
 

@@ -16,14 +16,26 @@ if TYPE_CHECKING:
     from .._values import Actor
 
 
-@attrs.frozen(slots=True)
 class RuleContext:
-    """What a rule may look at: the case as it is, who asks, the clock's time, the config."""
+    """What a rule may look at: the case as it is, who asks, the clock's time, the config.
 
-    case: Case
-    actor: Actor
-    now: datetime
-    config: TukoConfig
+    Rules only read it. (The engine passes the object that carries the command being
+    decided, which has these four attributes and more.)
+    """
+
+    __slots__ = ("actor", "case", "config", "now")
+
+    def __init__(self, *, case: Case, actor: Actor, now: datetime, config: TukoConfig) -> None:
+        self.case = case
+        self.actor = actor
+        self.now = now
+        self.config = config
+
+    def __repr__(self) -> str:
+        return (
+            f"RuleContext(case={self.case.case_id!r}, state={self.case.state!r}, "
+            f"actor={self.actor!r}, now={self.now.isoformat()})"
+        )
 
 
 #: A rule's check: ``True`` passes; ``False`` fails with the rule's reason; a string fails
