@@ -31,6 +31,9 @@ EXPECTED: dict[str, set[str]] = {
         "ManualClock",
         "SystemClock",
         # storage
+        "AppendResult",
+        "ChainProblem",
+        "Snapshot",
         "EventStore",
         "InMemoryEventStore",
         "StoredEvent",
@@ -113,6 +116,8 @@ EXPECTED: dict[str, set[str]] = {
         "CommandNotAllowedInState",
         "ConcurrencyError",
         "EventStoreError",
+        "StorageUnavailable",
+        "CorruptEventError",
         "SerializationError",
         "SubscriberFailed",
         "FieldProblem",

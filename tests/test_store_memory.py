@@ -8,6 +8,8 @@ import pytest
 
 from tuko_flow import (
     AddNetworkMember,
+    AppendResult,
+    ChainProblem,
     Engine,
     EventStore,
     InformNetwork,
@@ -15,6 +17,7 @@ from tuko_flow import (
     ManualClock,
     NetworkMember,
     NoticeNeed,
+    Snapshot,
     StoredEvent,
 )
 from tuko_flow.errors import (
@@ -55,11 +58,23 @@ class RacingStore:
         self.inner = inner
         self.other_writer: Callable[[], None] | None = other_writer
 
-    def append(self, case_id: str, events: Sequence[Event], expected_version: int) -> None:
+    def append(self, case_id: str, events: Sequence[Event], expected_version: int) -> AppendResult:
         if self.other_writer is not None:
             writer, self.other_writer = self.other_writer, None
             writer()
-        self.inner.append(case_id, events, expected_version)
+        return self.inner.append(case_id, events, expected_version)
+
+    def command_version(self, case_id: str, command_id: str) -> int | None:
+        return self.inner.command_version(case_id, command_id)
+
+    def verify(self, case_id: str | None = None) -> list[ChainProblem]:
+        return self.inner.verify(case_id)
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        self.inner.save_snapshot(snapshot)
+
+    def load_snapshot(self, case_id: str) -> Snapshot | None:
+        return self.inner.load_snapshot(case_id)
 
     def load(self, case_id: str, after: int = 0) -> Sequence[Event]:
         return self.inner.load(case_id, after)

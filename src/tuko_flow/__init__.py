@@ -11,7 +11,7 @@ from ._clock import Clock, ManualClock, SystemClock
 from ._config import DEFAULT_AGENCIES, Timeframes, TukoConfig
 from ._engine import SYSTEM_ACTOR, Engine, NextSteps, replay
 from ._protocol import Command, Protocol, StateSpec, TransitionSpec
-from ._store import EventStore, StoredEvent
+from ._store import AppendResult, ChainProblem, EventStore, Snapshot, StoredEvent
 from ._values import (
     ASSESSMENT_QUESTIONS,
     Actor,
@@ -69,8 +69,11 @@ __all__ = [
     "ManualClock",
     "SystemClock",
     # storage
+    "AppendResult",
+    "ChainProblem",
     "EventStore",
     "InMemoryEventStore",
+    "Snapshot",
     "StoredEvent",
     # the case
     "Case",

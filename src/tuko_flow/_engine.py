@@ -23,7 +23,8 @@ from ._config import TukoConfig
 from ._deadlines import emit_due
 from ._machine import Firing, evaluate, fire, passes
 from ._protocol import Command, Protocol
-from ._store import EventStore
+from ._snapshots import from_snapshot, to_snapshot
+from ._store import ChainProblem, EventStore
 from ._values import Actor, FieldProblem
 from .errors import (
     CaseAlreadyExists,
@@ -80,6 +81,12 @@ class Engine:
     :param config: agencies, risk-need matrix, competence table, timeframes.
     :param protocols: the protocols this engine runs (default: TUKO only).
     :param logger: a structlog logger (default: ``structlog.get_logger("tuko_flow")``).
+    :param snapshot_every: save a snapshot of a case each time its history grows past a
+        multiple of this many events (``None``: never), so long histories load fast.
+
+    Commands are idempotent by ``command_id``: re-sending a command that was already stored
+    (say, after a lost acknowledgement) returns the case as that command left it and
+    stores nothing twice.
     """
 
     def __init__(
@@ -90,6 +97,7 @@ class Engine:
         config: TukoConfig | None = None,
         protocols: Iterable[Protocol] = (TUKO,),
         logger: Any = None,
+        snapshot_every: int | None = 100,
     ) -> None:
         self.store: EventStore = store if store is not None else InMemoryEventStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -104,6 +112,9 @@ class Engine:
         self._appliers = appliers
         self._log = logger if logger is not None else structlog.get_logger("tuko_flow")
         self._cases: dict[str, Case] = {}
+        if snapshot_every is not None and snapshot_every < 1:
+            raise TukoFlowError(f"snapshot_every must be at least 1 or None, not {snapshot_every}")
+        self.snapshot_every = snapshot_every
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
 
@@ -112,6 +123,8 @@ class Engine:
     def case(self, case_id: str) -> Case:
         """The case's current state. Raises :class:`~tuko_flow.errors.CaseNotFound`."""
         cached = self._cases.get(case_id)
+        if cached is None and self.snapshot_every is not None:
+            cached = self._from_snapshot(case_id)
         newer = self.store.load(case_id, after=cached.version if cached is not None else 0)
         if not newer:
             if cached is None:
@@ -121,6 +134,29 @@ class Engine:
         assert case is not None
         self._cases[case_id] = case
         return case
+
+    def case_at(self, case_id: str, version: int) -> Case:
+        """The case as it was right after its event number ``version``."""
+        events = tuple(self.store.load(case_id))
+        if not events:
+            raise CaseNotFound(case_id)
+        if not 1 <= version <= len(events):
+            raise ValidationError(
+                [
+                    FieldProblem(
+                        "version", f"{version} is not in the history", f"1 to {len(events)}"
+                    )
+                ],
+                subject="case_at",
+                case_id=case_id,
+            )
+        case = fold(None, events[:version], self._appliers)
+        assert case is not None
+        return case
+
+    def verify(self, case_id: str | None = None) -> list[ChainProblem]:
+        """The store's check of every case's hash chain (or one case's): each problem found."""
+        return self.store.verify(case_id)
 
     def history(self, case_id: str) -> tuple[Event, ...]:
         """Every event of the case, oldest first."""
@@ -164,6 +200,9 @@ class Engine:
             )
         case_id: str = getattr(command, "case_id", "")
         if self.store.version(case_id) > 0:
+            done = self.store.command_version(case_id, command.command_id)
+            if done is not None:
+                return self._repeated(case_id, command.name, command.command_id, done)
             raise CaseAlreadyExists(case_id)
         now = self.clock.now()
         firing = Firing(
@@ -198,6 +237,9 @@ class Engine:
         :class:`~tuko_flow.errors.ValidationError` (bad input) or
         :class:`~tuko_flow.errors.ConcurrencyError`; in each case nothing is written.
         """
+        done = self.store.command_version(case_id, command.command_id)
+        if done is not None:
+            return self._repeated(case_id, command.name, command.command_id, done)
         case = self.case(case_id)
         protocol = self.protocol_of(case)
         name = command.name
@@ -389,12 +431,21 @@ class Engine:
         from_state: str,
     ) -> Case:
         try:
-            self.store.append(case_id, events, expected)
+            result = self.store.append(case_id, events, expected)
         except ConcurrencyError:
             self._cases.pop(case_id, None)
+            done = self.store.command_version(case_id, command_id)
+            if done is not None:  # our own earlier attempt won the race
+                return self._repeated(case_id, command, command_id, done)
             self._log.info("command_conflict", case_id=case_id, command=command, expected=expected)
             raise
+        if result.duplicate:
+            return self._repeated(case_id, command, command_id, result.last_version)
         self._cases[case_id] = new_case
+        if self.snapshot_every is not None and (
+            new_case.version // self.snapshot_every > expected // self.snapshot_every
+        ):
+            self._save_snapshot(new_case)
         self._log.info(
             "command_accepted",
             case_id=case_id,
@@ -408,6 +459,39 @@ class Engine:
         if self._subscribers:
             self._publish(case_id, events)
         return new_case
+
+    def _repeated(self, case_id: str, command: str, command_id: str, version: int) -> Case:
+        """A command that was stored before: return the case as it left it; store nothing."""
+        self._log.info(
+            "command_repeated",
+            case_id=case_id,
+            command=command,
+            command_id=command_id,
+            version=version,
+        )
+        return self.case_at(case_id, version)
+
+    def _from_snapshot(self, case_id: str) -> Case | None:
+        snapshot = self.store.load_snapshot(case_id)
+        if snapshot is None:
+            return None
+        case = from_snapshot(snapshot, case_id=case_id, stored_version=self.store.version(case_id))
+        if case is None:
+            self._log.warning(
+                "snapshot_ignored",
+                case_id=case_id,
+                version=snapshot.version,
+                schema_version=snapshot.schema_version,
+            )
+        return case
+
+    def _save_snapshot(self, case: Case) -> None:
+        try:
+            self.store.save_snapshot(to_snapshot(case))
+        except TukoFlowError as exc:  # the events are stored; a snapshot is only a shortcut
+            self._log.warning(
+                "snapshot_not_saved", case_id=case.case_id, version=case.version, error=str(exc)
+            )
 
     def _publish(self, case_id: str, events: Sequence[Event]) -> None:
         errors: list[BaseException] = []

@@ -12,6 +12,8 @@ The hierarchy::
     │   └── CommandNotAllowedInState    the command has no transition from the case's state
     ├── ConcurrencyError            someone else changed the case since it was loaded
     ├── EventStoreError             the event store could not do what was asked
+    │   ├── StorageUnavailable          disk full, I/O error, connection lost: retry later
+    │   └── CorruptEventError           a stored event cannot be read (names case and position)
     ├── SerializationError          an event could not be turned into or read from JSON
     └── SubscriberFailed            a subscriber raised; the command *was* recorded
 
@@ -35,11 +37,13 @@ __all__ = [
     "CommandRefused",
     "ConcurrencyError",
     "ConfigurationError",
+    "CorruptEventError",
     "EventStoreError",
     "FieldProblem",
     "ProtocolDefinitionError",
     "RuleFailure",
     "SerializationError",
+    "StorageUnavailable",
     "SubscriberFailed",
     "TukoFlowError",
     "ValidationError",
@@ -194,6 +198,28 @@ class ConcurrencyError(TukoFlowError):
 
 class EventStoreError(TukoFlowError):
     """The event store could not do what was asked; the message says what and for which case."""
+
+
+class StorageUnavailable(EventStoreError):
+    """The storage itself failed (disk full, I/O error, lost connection). Nothing was stored;
+    the store is consistent and the same call may be retried."""
+
+
+class CorruptEventError(EventStoreError):
+    """A stored event cannot be read: unknown type, bad payload, or not the event expected.
+
+    Never skipped silently: ``case_id``, ``version`` and ``position`` say where it is.
+    """
+
+    def __init__(self, case_id: str, version: int, position: int | None, problem: str) -> None:
+        self.case_id = case_id
+        self.version = version
+        self.position = position
+        self.problem = problem
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(
+            f"case {case_id!r}: stored event version {version}{where} cannot be read: {problem}"
+        )
 
 
 class SerializationError(TukoFlowError):

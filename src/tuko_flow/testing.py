@@ -183,7 +183,7 @@ def drive_to(
     )
 
 
-def _event(case_id: str, version: int, minutes: int = 0) -> Event:
+def _event(case_id: str, version: int, minutes: int = 0, command_id: str | None = None) -> Event:
     """A small valid event for store tests (stores do not interpret event types)."""
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) + timedelta(minutes=minutes)
     return MeetingScheduled(
@@ -191,7 +191,7 @@ def _event(case_id: str, version: int, minutes: int = 0) -> Event:
         version=version,
         occurred_at=at,
         actor=OFFICER,
-        command_id=f"cmd-{case_id}-{version}",
+        command_id=command_id or f"cmd-{case_id}-{version}",
         meeting_at=at + timedelta(days=1),
     )
 
@@ -218,7 +218,9 @@ class EventStoreContract:
         raise NotImplementedError
 
     def _events(self, case_id: str, first: int, count: int) -> list[Event]:
-        return [_event(case_id, v) for v in range(first, first + count)]
+        """One command's batch: ``count`` events sharing a command id."""
+        command_id = f"cmd-{case_id}-{first}"
+        return [_event(case_id, v, command_id=command_id) for v in range(first, first + count)]
 
     def test_new_case_has_version_zero_and_no_events(self) -> None:
         """An unknown case has version 0 and loads as empty."""
@@ -251,7 +253,7 @@ class EventStoreContract:
         """A batch whose versions do not follow on is refused whole."""
         store = self.make_store()
         store.append("case-a", self._events("case-a", 1, 1), 0)
-        bad = [_event("case-a", 2), _event("case-a", 4)]
+        bad = [_event("case-a", 2, command_id="c-x"), _event("case-a", 4, command_id="c-x")]
         try:
             store.append("case-a", bad, 1)
         except TukoFlowError:
@@ -270,7 +272,7 @@ class EventStoreContract:
         def write(tag: str) -> None:
             barrier.wait()
             try:
-                store.append("case-a", [_event("case-a", 2, minutes=len(tag))], 1)
+                store.append("case-a", [_event("case-a", 2, command_id=f"c-{tag}")], 1)
                 results.append("won")
             except ConcurrencyError:
                 results.append("lost")
@@ -293,7 +295,7 @@ class EventStoreContract:
     def test_read_all_is_commit_ordered_and_resumable(self) -> None:
         """read_all gives every event in commit order; a position resumes after it."""
         store = self.make_store()
-        a = self._events("case-a", 1, 2)
+        a = [*self._events("case-a", 1, 1), *self._events("case-a", 2, 1)]
         b = self._events("case-b", 1, 2)
         store.append("case-a", a[:1], 0)
         store.append("case-b", b, 0)
