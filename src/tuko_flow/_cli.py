@@ -1,8 +1,13 @@
 """The ``tuko-flow`` command line.
 
-``tuko-flow demo`` takes a sample case through TUKO Stages 1-4, closes it and raises the
-need again, printing each stage change and domain event; ``tuko-flow protocol`` prints
-the TUKO protocol (states, transitions, guard rules with their seed passages).
+* ``demo`` takes a sample case through TUKO Stages 1-4, closes it and raises the need
+  again, printing each stage change and domain event (stored in SQLite by default);
+* ``protocol`` prints the TUKO protocol (states, transitions, rules with their seed
+  passages);
+* ``cases``, ``history`` and ``verify`` read a store: list its cases, show one case's
+  history, check every case's hash chain.
+
+``--store`` takes a SQLite file path, or a ``postgresql://`` URL for the PostgreSQL store.
 """
 
 from __future__ import annotations
@@ -12,22 +17,30 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 
 from ._clock import ManualClock
-from ._demo import START, run_demo
+from ._demo import START, describe, run_demo
 from ._engine import Engine
 from ._protocol import Protocol
+from ._store import EventStore
 from .errors import SubscriberFailed, TukoFlowError
 from .events import codec
 from .stages import TUKO
+from .stores import InMemoryEventStore, SQLiteEventStore
 
 EXAMPLES = """examples:
-  tuko-flow demo              the sample case, readable
-  tuko-flow demo --json       the same events as JSON lines
-  tuko-flow protocol          TUKO's states, transitions and rules
+  tuko-flow demo                              the sample case, stored in a new SQLite file
+  tuko-flow demo --store cases.sqlite3        ... in a file of your choice
+  tuko-flow demo --json --memory              the events as JSON lines, kept in memory
+  tuko-flow protocol                          TUKO's states, transitions and rules
+  tuko-flow cases --store cases.sqlite3       the cases in a store, with state and version
+  tuko-flow history case-0001 --store cases.sqlite3 --json
+  tuko-flow verify --store cases.sqlite3      check every case's hash chain (exit 1 if broken)
 """
 
 
@@ -44,15 +57,119 @@ def _configure_logging(verbose: bool) -> None:
     )
 
 
+def open_store(location: str) -> EventStore:
+    """The store at ``location``: a ``postgresql://`` URL, or a SQLite file path."""
+    if location.startswith(("postgresql://", "postgres://")):
+        from .stores.postgres import PostgresEventStore
+
+        store: EventStore = PostgresEventStore(location)
+        return store
+    return SQLiteEventStore(location)
+
+
+def _existing_store(location: str) -> EventStore:
+    if not location.startswith(("postgresql://", "postgres://")) and not Path(location).exists():
+        raise TukoFlowError(f"no store at {location!r}: the file does not exist")
+    return open_store(location)
+
+
 def _demo(args: argparse.Namespace) -> int:
     clock = ManualClock(START)
-    engine = Engine(clock=clock)
+    if args.memory:
+        store: EventStore = InMemoryEventStore()
+        where = "memory"
+    else:
+        location = args.store or str(Path(tempfile.mkdtemp(prefix="tuko-flow-")) / "demo.sqlite3")
+        if Path(location).exists() and not location.startswith("postgres"):
+            raise TukoFlowError(
+                f"{location!r} exists already; the demo writes a new store (choose another path)"
+            )
+        store = open_store(location)
+        where = location
+    engine = Engine(store, clock=clock)
     if args.json:
         engine.subscribe(lambda e: print(codec.to_json(e)))
         run_demo(engine, clock, out=lambda _line: None)
     else:
         run_demo(engine, clock)
+        print("")
+        if where == "memory":
+            print("The events were kept in memory.")
+        else:
+            print(f"The events are stored in {where}; look at them with:")
+            print(f"  tuko-flow history case-0001 --store {where}")
+            print(f"  tuko-flow verify --store {where}")
     return 0
+
+
+def _cases(args: argparse.Namespace) -> int:
+    engine = Engine(_existing_store(args.store))
+    rows = []
+    for case_id in engine.case_ids():
+        case = engine.case(case_id)
+        rows.append(
+            {
+                "case_id": case_id,
+                "protocol": f"{case.protocol}@{case.protocol_version}",
+                "state": case.state,
+                "cycle": case.cycle.number,
+                "version": case.version,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no cases")
+    else:
+        for r in rows:
+            print(
+                f"{r['case_id']:<20} {r['protocol']:<10} {r['state']:<18} "
+                f"cycle {r['cycle']:<3} version {r['version']}"
+            )
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    engine = Engine(_existing_store(args.store))
+    events = engine.history(args.case_id)
+    if args.json:
+        print(json.dumps([codec.to_dict(e) for e in events], indent=2))
+    else:
+        for event in events:
+            print(describe(event))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    store = _existing_store(args.store)
+    problems = store.verify()
+    count = len(list(store.case_ids()))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "cases": count,
+                    "ok": not problems,
+                    "problems": [
+                        {
+                            "case_id": p.case_id,
+                            "version": p.version,
+                            "position": p.position,
+                            "problem": p.problem,
+                        }
+                        for p in problems
+                    ],
+                },
+                indent=2,
+            )
+        )
+    elif problems:
+        print(f"{len(problems)} problem(s) in {count} case(s):")
+        for p in problems:
+            print(f"  - {p}")
+    else:
+        print(f"ok: {count} case(s), every hash chain intact")
+    return 1 if problems else 0
 
 
 def describe_protocol(protocol: Protocol) -> str:
@@ -113,7 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = sub.add_parser("demo", help="run a sample case through Stages 1-4 and back")
     demo.add_argument("--json", action="store_true", help="print events as JSON lines")
+    where = demo.add_mutually_exclusive_group()
+    where.add_argument("--store", help="a new SQLite file (default: one in a temp directory)")
+    where.add_argument("--memory", action="store_true", help="keep the events in memory")
     demo.set_defaults(run=_demo)
+    for name, helptext, run in (
+        ("cases", "list the cases in a store", _cases),
+        ("verify", "check every case's hash chain (exit code 1 if any is broken)", _verify),
+    ):
+        cmd = sub.add_parser(name, help=helptext)
+        cmd.add_argument("--store", required=True, help="SQLite file or postgresql:// URL")
+        cmd.add_argument("--json", action="store_true", help="print JSON")
+        cmd.set_defaults(run=run)
+    history = sub.add_parser("history", help="show one case's events, oldest first")
+    history.add_argument("case_id")
+    history.add_argument("--store", required=True, help="SQLite file or postgresql:// URL")
+    history.add_argument("--json", action="store_true", help="print the events as JSON")
+    history.set_defaults(run=_history)
     proto = sub.add_parser("protocol", help="print the TUKO protocol")
     proto.add_argument("--json", action="store_true", help="print it as JSON")
     proto.set_defaults(run=_protocol)

@@ -1,0 +1,85 @@
+"""The store commands of the CLI: demo into a file, cases, history, verify."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tuko_flow._cli import main
+from tuko_flow.events import codec
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A SQLite store filled by ``tuko-flow demo --store``."""
+    path = tmp_path / "demo.sqlite3"
+    assert main(["demo", "--store", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"stored in {path}" in out
+    return path
+
+
+def test_demo_refuses_to_overwrite_an_existing_store(
+    demo_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo writes a new store; an existing file is refused with a message, exit 1."""
+    assert main(["demo", "--store", str(demo_store)]) == 1
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_cases_lists_both_demo_cases(demo_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cases --json` lists each case with its protocol, state, cycle and version."""
+    assert main(["cases", "--store", str(demo_store), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["case_id"] for r in rows] == ["case-0001", "case-0002"]
+    first = rows[0]
+    assert (first["protocol"], first["state"], first["cycle"]) == ("tuko@1", "stage1_notice", 2)
+    assert rows[1]["state"] == "stage2_evaluate"
+
+
+def test_history_json_reads_back_as_events(
+    demo_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`history --json` prints the case's events in order, readable by the codec."""
+    assert main(["history", "case-0002", "--store", str(demo_store), "--json"]) == 0
+    events = [codec.from_dict(d) for d in json.loads(capsys.readouterr().out)]
+    assert [e.version for e in events] == list(range(1, len(events) + 1))
+    assert type(events[0]).__name__ == "CaseOpened"
+
+
+def test_history_of_an_unknown_case_fails_clearly(
+    demo_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown case id exits 1 and names the case."""
+    assert main(["history", "case-9999", "--store", str(demo_store)]) == 1
+    assert "case-9999" in capsys.readouterr().err
+
+
+def test_verify_passes_then_finds_an_altered_event(
+    demo_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify` exits 0 on an intact store and 1 naming case and version once a row is altered."""
+    assert main(["verify", "--store", str(demo_store)]) == 0
+    assert "ok: 2 case(s)" in capsys.readouterr().out
+    with sqlite3.connect(demo_store) as conn:
+        conn.execute(
+            "UPDATE tuko_events SET payload = replace(payload, 'po-101', 'po-999') "
+            "WHERE case_id = 'case-0002' AND version = 2"
+        )
+    assert main(["verify", "--store", str(demo_store), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert {(p["case_id"], p["version"]) for p in report["problems"]} >= {("case-0002", 2)}
+
+
+def test_reading_a_missing_store_is_an_error_not_a_new_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cases` on a path that does not exist exits 1 and creates nothing."""
+    missing = tmp_path / "nope.sqlite3"
+    assert main(["cases", "--store", str(missing)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not missing.exists()
