@@ -99,7 +99,10 @@ class TukoConfig:
     """Everything about TUKO that is configuration rather than protocol.
 
     * ``agencies``: the agency kinds a network member or actor may belong to;
-      ``case_leader_agency`` is the one whose member leads a case (the probation service).
+      ``case_leader_agency`` is the one whose member leads a case (the probation service);
+      ``client_agency`` is the one the client takes part as ("the client whenever possible
+      and safe"): victim-confidential information never goes to its members. It need not
+      be among ``agencies`` (then the client takes no part in the network).
     * ``matrix``: the risk-need matrix.
     * ``competence``: which agencies may own which task area.
     * ``timeframes``: how far ahead tasks may be due, in a crisis and otherwise.
@@ -108,6 +111,7 @@ class TukoConfig:
 
     agencies: tuple[str, ...] = attrs.field(default=DEFAULT_AGENCIES, converter=_names)
     case_leader_agency: str = "probation"
+    client_agency: str = "client"
     matrix: RiskNeedMatrix = attrs.field(factory=RiskNeedMatrix)
     competence: CompetenceTable = attrs.field(factory=CompetenceTable)
     timeframes: Timeframes = attrs.field(factory=Timeframes)

@@ -140,7 +140,7 @@ def _record_communication(f: Firing) -> None:
         clients = [
             m
             for m in cmd.to_members
-            if (x := f.case.member(m)) is not None and x.agency == "client"
+            if (x := f.case.member(m)) is not None and x.agency == f.config.client_agency
         ]
         if clients:
             p.add(
