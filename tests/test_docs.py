@@ -68,7 +68,7 @@ def test_python_blocks_run_in_order(path: Path) -> None:
     namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
     for line, body in found:
         # Pad with blank lines so tracebacks point at the line in the markdown file.
-        code = compile("\n" * (line - 1) + body, str(path), "exec")
+        code = compile("\n" * (line - 1) + body, str(path), "exec", dont_inherit=True)
         exec(code, namespace)
 
 

@@ -337,7 +337,13 @@ class EventCodec:
                     f"{type_name}: no upcaster from schema version {version} "
                     f"(current is {event_type.schema_version})"
                 )
-            payload = upcaster(payload)
+            try:
+                payload = upcaster(payload)
+            except Exception as exc:  # an upcaster meeting a payload it cannot migrate
+                raise SerializationError(
+                    f"{type_name}: the upcaster from schema version {version} failed on this "
+                    f"payload ({type(exc).__name__}: {exc}); the payload is not valid"
+                ) from None
             version += 1
         if version > event_type.schema_version:
             raise SerializationError(
