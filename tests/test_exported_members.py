@@ -145,7 +145,8 @@ EXPECTED: dict[str, set[str]] = {
         "CLOSED_NO_NEED",
         "CLOSED",
     },
-    "tuko_flow.stores": {"InMemoryEventStore"},
+    "tuko_flow.stores": {"InMemoryEventStore", "SQLiteEventStore"},
+    "tuko_flow.stores.postgres": {"PostgresEventStore"},
     "tuko_flow.testing": {
         "EventStoreContract",
         "RecordingSubscriber",

@@ -27,7 +27,9 @@ from tuko_flow.errors import (
     SubscriberFailed,
     ValidationError,
 )
-from tuko_flow.events import Event, NetworkInformed
+from tuko_flow.events import Event, EventCodec, NetworkInformed
+from tuko_flow.events import codec as default_codec
+from tuko_flow.stores._rows import Row
 from tuko_flow.testing import (
     OFFICER,
     POLICE,
@@ -39,11 +41,46 @@ from tuko_flow.testing import (
 
 
 class TestInMemoryEventStore(EventStoreContract):
-    """The shipped contract suite, run against the in-memory store."""
+    """The shipped contract suite, run against the in-memory store.
 
-    def make_store(self) -> InMemoryEventStore:
+    It lives in one object, so ``reopen`` is the default (the store itself) and there is
+    no process spec, no raw rows and no storage that can fail: those checks are skipped.
+    """
+
+    def make_store(self, codec: EventCodec | None = None) -> InMemoryEventStore:
         """A new, empty in-memory store."""
-        return InMemoryEventStore()
+        return InMemoryEventStore(codec=codec or default_codec)
+
+
+class TestHashChainedInMemoryEventStore(TestInMemoryEventStore):
+    """The contract again, with ``hash_chain=True``: now verify must find tampering.
+
+    The tamper hooks edit the serialized, hash-chained rows (what a durable store keeps
+    on disk); the event objects the store hands out stay as they were.
+    """
+
+    def make_store(self, codec: EventCodec | None = None) -> InMemoryEventStore:
+        """A new, empty in-memory store keeping a hash chain."""
+        return InMemoryEventStore(hash_chain=True, codec=codec or default_codec)
+
+    def _rows(self, store: InMemoryEventStore, case_id: str) -> list[Row]:
+        return store._rows[case_id]
+
+    def tamper_alter(self, store: InMemoryEventStore, case_id: str, version: int) -> None:
+        """Edit the stored payload of one event, keeping its hash."""
+        rows = self._rows(store, case_id)
+        rows[version - 1] = rows[version - 1]._replace(
+            payload=self.alter_payload(rows[version - 1].payload)
+        )
+
+    def tamper_delete(self, store: InMemoryEventStore, case_id: str, version: int) -> None:
+        """Remove one stored row."""
+        del self._rows(store, case_id)[version - 1]
+
+    def tamper_swap(self, store: InMemoryEventStore, case_id: str, version: int) -> None:
+        """Swap the rows of ``version`` and ``version + 1``."""
+        rows = self._rows(store, case_id)
+        rows[version - 1], rows[version] = rows[version], rows[version - 1]
 
 
 def test_in_memory_store_satisfies_the_port() -> None:

@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -44,16 +45,20 @@ EXAMPLES = """examples:
 """
 
 
-def _configure_logging(verbose: bool) -> None:
-    level = logging.INFO if verbose else logging.WARNING
-    structlog.configure(
+def _logger(args: argparse.Namespace) -> Any:
+    """A logger for this command's engine, writing to stderr.
+
+    Built here and handed to the engine, so the command line never changes structlog's
+    global configuration (a host that calls ``main()`` keeps its own).
+    """
+    level = logging.INFO if args.verbose else logging.WARNING
+    return structlog.wrap_logger(
+        structlog.PrintLogger(sys.stderr),
         processors=[
             structlog.processors.add_log_level,
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=False,
     )
 
 
@@ -86,7 +91,7 @@ def _demo(args: argparse.Namespace) -> int:
             )
         store = open_store(location)
         where = location
-    engine = Engine(store, clock=clock)
+    engine = Engine(store, clock=clock, logger=_logger(args))
     if args.json:
         engine.subscribe(lambda e: print(codec.to_json(e)))
         run_demo(engine, clock, out=lambda _line: None)
@@ -103,7 +108,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _cases(args: argparse.Namespace) -> int:
-    engine = Engine(_existing_store(args.store))
+    engine = Engine(_existing_store(args.store), logger=_logger(args))
     rows = []
     for case_id in engine.case_ids():
         case = engine.case(case_id)
@@ -130,7 +135,7 @@ def _cases(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    engine = Engine(_existing_store(args.store))
+    engine = Engine(_existing_store(args.store), logger=_logger(args))
     events = engine.history(args.case_id)
     if args.json:
         print(json.dumps([codec.to_dict(e) for e in events], indent=2))
@@ -255,7 +260,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.verbose)
     try:
         code: int = args.run(args)
     except BrokenPipeError:

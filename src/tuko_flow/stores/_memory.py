@@ -104,7 +104,19 @@ class InMemoryEventStore:
             problems: list[ChainProblem] = []
             for cid in ids:
                 if self.hash_chain:
-                    problems.extend(verify_rows(cid, self._rows.get(cid, [])))
+                    rows = self._rows.get(cid, [])
+                    problems.extend(verify_rows(cid, rows))
+                    stored = len(self._streams.get(cid, []))
+                    if len(rows) != stored:
+                        problems.append(
+                            ChainProblem(
+                                cid,
+                                stored,
+                                None,
+                                f"the case is at version {stored} but only {len(rows)} events "
+                                "are in its chain: events were removed",
+                            )
+                        )
                     continue
                 for expected, event in enumerate(self._streams.get(cid, []), start=1):
                     if event.version != expected:

@@ -150,10 +150,13 @@ class SQLiteEventStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = self._append_locked(conn, case_id, events, expected_version, command_id)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite rolls back by itself on some errors (a full disk); roll back the rest
+                # so this thread's connection never stays inside a transaction.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return result
 
     def _append_locked(
@@ -180,10 +183,17 @@ class SQLiteEventStore:
         check_batch(case_id, events, expected)
         previous = GENESIS
         if expected:
-            previous = conn.execute(
+            row = conn.execute(
                 "SELECT hash FROM tuko_events WHERE case_id = ? AND version = ?",
                 (case_id, expected),
-            ).fetchone()[0]
+            ).fetchone()
+            if row is None:
+                raise EventStoreError(
+                    f"case {case_id!r} is recorded at version {expected} but that event is "
+                    "missing from the store; nothing was stored. Run verify() to see what "
+                    "was removed."
+                )
+            previous = row[0]
         encoded = encode(events, previous, self.codec)
         first_position = None
         for event, payload, digest in encoded:
