@@ -92,8 +92,9 @@ def _assign_task(f: Firing) -> None:
     plan = f.case.cycle.plan
     assert plan is not None  # guaranteed by the plan_drafted rule
     p = f.problems()
+    # The task's own shape first, then every check against the case: all problems at once.
     try:
-        task = PlanTask(
+        PlanTask(
             task_id=cmd.task_id,
             description=cmd.description,
             area=cmd.area,
@@ -101,35 +102,43 @@ def _assign_task(f: Firing) -> None:
             due_on=cmd.due_on,
         )
     except ValidationError as exc:
-        f.reject(list(exc.problems))
-        raise  # pragma: no cover - reject always raises when there are problems
-    if plan.task(task.task_id) is not None:
-        p.add("task_id", f"{task.task_id!r} is already in the plan", "a new task id")
-    owner = f.case.member(task.owner)
-    if owner is None:
-        p.add("owner", f"{task.owner!r} is not in the case's network", ", ".join(f.case.member_ids))
-    competent = f.config.competence.agencies_for(task.area)
-    if competent is None:
-        p.add("area", f"{task.area!r} is not a task area", ", ".join(f.config.competence.areas))
-    elif owner is not None and owner.agency not in competent:
+        p.items.extend(exc.problems)
+    bad = {problem.field for problem in p.items}
+    if "task_id" not in bad and plan.task(cmd.task_id) is not None:
+        p.add("task_id", f"{cmd.task_id!r} is already in the plan", "a new task id")
+    owner = f.case.member(cmd.owner) if "owner" not in bad else None
+    if owner is None and "owner" not in bad:
+        p.add("owner", f"{cmd.owner!r} is not in the case's network", ", ".join(f.case.member_ids))
+    competent = f.config.competence.agencies_for(cmd.area) if "area" not in bad else None
+    if competent is None and "area" not in bad:
+        p.add("area", f"{cmd.area!r} is not a task area", ", ".join(f.config.competence.areas))
+    elif competent is not None and owner is not None and owner.agency not in competent:
         able = [m.member_id for m in f.case.network if m.agency in competent]
         p.add(
             "owner",
-            f"{task.owner!r} ({owner.agency}) has no competence for {task.area!r}",
+            f"{cmd.owner!r} ({owner.agency}) has no competence for {cmd.area!r}",
             f"members of {', '.join(competent)}: {', '.join(able) or 'none in this network'}",
         )
-    today = f.now.date()
-    latest = (f.now + f.config.timeframes.limit(crisis=plan.crisis)).date()
-    if task.due_on < today:
-        p.add("due_on", f"{task.due_on.isoformat()} is in the past", f"{today} to {latest}")
-    elif task.due_on > latest:
-        p.add(
-            "due_on",
-            f"{task.due_on.isoformat()} is beyond the plan's timeframe of "
-            f"{f.config.timeframes.describe(crisis=plan.crisis)}",
-            f"{today} to {latest}",
-        )
+    if "due_on" not in bad:
+        today = f.now.date()
+        latest = (f.now + f.config.timeframes.limit(crisis=plan.crisis)).date()
+        if cmd.due_on < today:
+            p.add("due_on", f"{cmd.due_on.isoformat()} is in the past", f"{today} to {latest}")
+        elif cmd.due_on > latest:
+            p.add(
+                "due_on",
+                f"{cmd.due_on.isoformat()} is beyond the plan's timeframe of "
+                f"{f.config.timeframes.describe(crisis=plan.crisis)}",
+                f"{today} to {latest}",
+            )
     f.reject(p)
+    task = PlanTask(
+        task_id=cmd.task_id,
+        description=cmd.description,
+        area=cmd.area,
+        owner=cmd.owner,
+        due_on=cmd.due_on,
+    )
     f.emit(TaskAssigned, task=task, revision=plan.revision + 1)
 
 
