@@ -96,9 +96,10 @@ class TestSQLiteEventStore(EventStoreContract):
                 (case_id, version, type_name, schema_version, command_id, payload, digest),
             )
             conn.execute(
-                "INSERT INTO tuko_cases (case_id, version, first_position) VALUES (?, ?, ?) "
-                "ON CONFLICT (case_id) DO UPDATE SET version = excluded.version",
-                (case_id, version, cur.lastrowid),
+                "INSERT INTO tuko_cases (case_id, version, first_position, head) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET "
+                "version = excluded.version, head = excluded.head",
+                (case_id, version, cur.lastrowid, digest),
             )
             conn.execute("COMMIT")
         assert cur.lastrowid is not None

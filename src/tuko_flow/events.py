@@ -17,6 +17,7 @@ turns the old payload into the new one (:meth:`EventCodec.register_upcaster`).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import date, datetime
@@ -284,6 +285,8 @@ class MeetingMissed(Event):
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
+_dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
 
 class EventCodec:
     """Turns events into plain data / JSON and back, upcasting old schema versions.
@@ -297,6 +300,26 @@ class EventCodec:
         self._types: dict[str, type[Event]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         self.converter: cattrs.Converter = make_converter(forbid_extra_keys=True)
+        # Reading a long history builds the same few actors again and again: share them
+        # (they are frozen and were validated when first built).
+        plain_actor = self.converter.get_structure_hook(Actor)
+
+        actor = functools.lru_cache(maxsize=4096)(Actor)
+
+        def structure_actor(data: Any, cls: Any) -> Actor:
+            if type(data) is dict and len(data) == 2:
+                agency, person = data.get("agency"), data.get("person")
+                if type(agency) is str and type(person) is str:
+                    shared: Actor = actor(agency, person)
+                    return shared
+            result: Actor = plain_actor(data, cls)
+            return result
+
+        self.converter.register_structure_hook(Actor, structure_actor)
+        # cattrs builds a hook per class on first use; keep them, as dispatch costs more
+        # than the work. (Register your own converter hooks before the first event is read.)
+        self._to: dict[type[Event], Callable[[Event], dict[str, Any]]] = {}
+        self._from: dict[type[Event], Callable[[dict[str, Any], type[Event]], Event]] = {}
         for t in types:
             self.register(t)
 
@@ -315,8 +338,14 @@ class EventCodec:
 
     def to_dict(self, event: Event) -> dict[str, Any]:
         """The event as plain JSON-compatible data."""
-        data: dict[str, Any] = self.converter.unstructure(event)
-        return {"type": type(event).__name__, "schema_version": event.schema_version, **data}
+        cls = type(event)
+        hook = self._to.get(cls)
+        if hook is None:
+            hook = self._to[cls] = self.converter.get_unstructure_hook(cls)
+        data = hook(event)
+        data["type"] = cls.__name__
+        data["schema_version"] = event.schema_version
+        return data
 
     def from_dict(self, data: dict[str, Any]) -> Event:
         """Read an event back from :meth:`to_dict` output, upcasting if it is older."""
@@ -350,19 +379,27 @@ class EventCodec:
                 f"{type_name}: schema version {version} is newer than this code knows "
                 f"({event_type.schema_version}); upgrade tuko_flow"
             )
+        return self._structure(payload, event_type)
+
+    def _structure(self, payload: dict[str, Any], event_type: type[Event]) -> Event:
+        hook = self._from.get(event_type)
+        if hook is None:
+            hook = self._from[event_type] = self.converter.get_structure_hook(event_type)
         try:
-            return self.converter.structure(payload, event_type)
-        except (cattrs.BaseValidationError, TukoFlowError, TypeError, ValueError) as exc:
+            return hook(payload, event_type)
+        except (cattrs.BaseValidationError, TukoFlowError, TypeError, ValueError, KeyError) as exc:
             detail = (
                 "; ".join(cattrs.transform_error(exc))
                 if isinstance(exc, cattrs.BaseValidationError)
                 else str(exc)
             )
-            raise SerializationError(f"{type_name}: payload is not valid: {detail}") from None
+            raise SerializationError(
+                f"{event_type.__name__}: payload is not valid: {detail}"
+            ) from None
 
     def to_json(self, event: Event) -> str:
-        """The event as a compact JSON string."""
-        return json.dumps(self.to_dict(event), separators=(",", ":"), sort_keys=True)
+        """The event as a compact JSON string (sorted keys: the same event, the same text)."""
+        return _dumps(self.to_dict(event))
 
     def from_json(self, text: str | bytes) -> Event:
         """Read an event back from :meth:`to_json` output."""
@@ -372,6 +409,12 @@ class EventCodec:
             raise SerializationError(f"not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise SerializationError("an event must be a JSON object")
+        type_name = data.get("type")
+        event_type = self._types.get(type_name) if isinstance(type_name, str) else None
+        version = data.get("schema_version")
+        if event_type is not None and type(version) is int and version == event_type.schema_version:
+            del data["type"], data["schema_version"]  # current schema: no upcasting to do
+            return self._structure(data, event_type)
         return self.from_dict(data)
 
 

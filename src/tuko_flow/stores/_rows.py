@@ -59,15 +59,22 @@ def encode(
 
 def decode(row: Row, codec: EventCodec) -> Event:
     """The event in ``row``; a corrupt or unknown row raises :class:`CorruptEventError`."""
+    return decode_payload(row.case_id, row.version, row.position, row.payload, codec)
+
+
+def decode_payload(
+    case_id: str, version: int, position: int, payload: str, codec: EventCodec
+) -> Event:
+    """The event stored as ``payload`` for this case, version and position."""
     try:
-        event = codec.from_json(row.payload)
+        event = codec.from_json(payload)
     except SerializationError as exc:
-        raise CorruptEventError(row.case_id, row.version, row.position, str(exc)) from None
-    if event.case_id != row.case_id or event.version != row.version:
+        raise CorruptEventError(case_id, version, position, str(exc)) from None
+    if event.case_id != case_id or event.version != version:
         raise CorruptEventError(
-            row.case_id,
-            row.version,
-            row.position,
+            case_id,
+            version,
+            position,
             f"the payload says case {event.case_id!r} version {event.version}",
         )
     return event

@@ -20,11 +20,11 @@ from .._store import AppendResult, ChainProblem, Snapshot, StoredEvent
 from ..errors import ConcurrencyError, EventStoreError, StorageUnavailable
 from ..events import Event, EventCodec
 from ..events import codec as default_codec
-from ._rows import GENESIS, Row, check_batch, decode, encode, verify_rows
+from ._rows import GENESIS, Row, check_batch, decode, decode_payload, encode, verify_rows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tuko_events (
-    position       INTEGER PRIMARY KEY AUTOINCREMENT,
+    position       INTEGER PRIMARY KEY,
     case_id        TEXT    NOT NULL,
     version        INTEGER NOT NULL,
     type           TEXT    NOT NULL,
@@ -38,8 +38,9 @@ CREATE INDEX IF NOT EXISTS tuko_events_command ON tuko_events (case_id, command_
 CREATE TABLE IF NOT EXISTS tuko_cases (
     case_id        TEXT    PRIMARY KEY,
     version        INTEGER NOT NULL,
-    first_position INTEGER NOT NULL
-);
+    first_position INTEGER NOT NULL,
+    head           TEXT    NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tuko_snapshots (
     case_id        TEXT    PRIMARY KEY,
     version        INTEGER NOT NULL,
@@ -49,6 +50,14 @@ CREATE TABLE IF NOT EXISTS tuko_snapshots (
 """
 
 _COLUMNS = "position, case_id, version, type, schema_version, command_id, payload, hash"
+
+# Everything an append must know, in one statement: the case's version and chain head, and
+# which versions this command wrote if it was stored before.
+_STATE = (
+    "SELECT c.version, c.head, (SELECT MIN(version) || ' ' || MAX(version) FROM tuko_events "
+    "WHERE case_id = ?1 AND command_id = ?2) FROM (SELECT 1) LEFT JOIN tuko_cases c "
+    "ON c.case_id = ?1"
+)
 
 # SQLite primary result codes that mean "the storage itself failed; try again later".
 _UNAVAILABLE = {
@@ -167,33 +176,19 @@ class SQLiteEventStore:
         expected: int,
         command_id: str,
     ) -> AppendResult:
-        done = conn.execute(
-            "SELECT MIN(version), MAX(version) FROM tuko_events "
-            "WHERE case_id = ? AND command_id = ?",
-            (case_id, command_id),
-        ).fetchone()
-        if done[1] is not None:
-            return AppendResult(case_id, done[0], done[1], duplicate=True)
-        row = conn.execute(
-            "SELECT version FROM tuko_cases WHERE case_id = ?", (case_id,)
-        ).fetchone()
-        actual = row[0] if row is not None else 0
+        # Positions are rowids: with the write lock taken first (BEGIN IMMEDIATE) they are
+        # handed out in commit order, and a rolled-back append leaves no gap to wait for.
+        version, head, done = conn.execute(_STATE, (case_id, command_id)).fetchone()
+        if done is not None:
+            first, last = (int(v) for v in done.split())
+            return AppendResult(case_id, first, last, duplicate=True)
+        actual = version or 0
         if actual != expected:
             raise ConcurrencyError(case_id, expected=expected, actual=actual)
         check_batch(case_id, events, expected)
-        previous = GENESIS
-        if expected:
-            row = conn.execute(
-                "SELECT hash FROM tuko_events WHERE case_id = ? AND version = ?",
-                (case_id, expected),
-            ).fetchone()
-            if row is None:
-                raise EventStoreError(
-                    f"case {case_id!r} is recorded at version {expected} but that event is "
-                    "missing from the store; nothing was stored. Run verify() to see what "
-                    "was removed."
-                )
-            previous = row[0]
+        # The chain continues from the head recorded with the case; verify() compares that
+        # head with the stored events, so a removed or altered last event is still found.
+        previous = head if expected else GENESIS
         encoded = encode(events, previous, self.codec)
         first_position = None
         for event, payload, digest in encoded:
@@ -205,21 +200,26 @@ class SQLiteEventStore:
                     event.version,
                     type(event).__name__,
                     event.schema_version,
-                    event.command_id,
+                    command_id,
                     payload,
                     digest,
                 ),
             )
             if first_position is None:
                 first_position = cur.lastrowid
+            previous = digest
         last = events[-1].version
         if expected == 0:
             conn.execute(
-                "INSERT INTO tuko_cases (case_id, version, first_position) VALUES (?, ?, ?)",
-                (case_id, last, first_position),
+                "INSERT INTO tuko_cases (case_id, version, first_position, head) "
+                "VALUES (?, ?, ?, ?)",
+                (case_id, last, first_position, previous),
             )
         else:
-            conn.execute("UPDATE tuko_cases SET version = ? WHERE case_id = ?", (last, case_id))
+            conn.execute(
+                "UPDATE tuko_cases SET version = ?, head = ? WHERE case_id = ?",
+                (last, previous, case_id),
+            )
         return AppendResult(case_id, expected + 1, last, duplicate=False)
 
     def load(self, case_id: str, after: int = 0) -> Sequence[Event]:
@@ -227,13 +227,14 @@ class SQLiteEventStore:
             rows = (
                 self._conn()
                 .execute(
-                    f"SELECT {_COLUMNS} FROM tuko_events WHERE case_id = ? AND version > ? "
-                    "ORDER BY version",
+                    "SELECT position, version, payload FROM tuko_events "
+                    "WHERE case_id = ? AND version > ? ORDER BY version",
                     (case_id, after),
                 )
                 .fetchall()
             )
-        return tuple(decode(Row(*r), self.codec) for r in rows)
+        codec = self.codec
+        return tuple(decode_payload(case_id, v, pos, text, codec) for pos, v, text in rows)
 
     def version(self, case_id: str) -> int:
         with self._errors("read the version", case_id):
@@ -290,7 +291,7 @@ class SQLiteEventStore:
                 ).fetchall()
                 problems.extend(verify_rows(cid, (Row(*r) for r in rows)))
                 recorded = conn.execute(
-                    "SELECT version FROM tuko_cases WHERE case_id = ?", (cid,)
+                    "SELECT version, head FROM tuko_cases WHERE case_id = ?", (cid,)
                 ).fetchone()
                 last = rows[-1][2] if rows else 0
                 if recorded is not None and recorded[0] != last:
@@ -301,6 +302,16 @@ class SQLiteEventStore:
                             None,
                             f"the case is recorded at version {recorded[0]} but its last "
                             f"stored event is version {last}: events were removed",
+                        )
+                    )
+                elif recorded is not None and rows and recorded[1] != rows[-1][7]:
+                    problems.append(
+                        ChainProblem(
+                            cid,
+                            last,
+                            rows[-1][0],
+                            "the last event's hash is not the chain head recorded with the "
+                            "case: the last event was altered or replaced",
                         )
                     )
             return problems
