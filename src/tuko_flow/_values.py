@@ -54,7 +54,7 @@ class Problems:
     def member(self, field: str, value: object, enum_type: type[enum.Enum]) -> None:
         if not isinstance(value, enum_type):
             allowed = ", ".join(repr(m.value) for m in enum_type)
-            self.add(field, f"{value!r} is not a {enum_type.__name__}", allowed)
+            self.add(field, f"{value!r} is not one of the {enum_type.__name__} values", allowed)
 
     def raise_if_any(self, subject: str, case_id: str | None = None) -> None:
         if self.items:

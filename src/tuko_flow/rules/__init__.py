@@ -4,6 +4,8 @@
 * :data:`TUKO_RULES` — every TUKO rule by name (see :mod:`tuko_flow.rules.tuko`).
 * :class:`RiskNeedMatrix`, :class:`MatrixCell`, :class:`Need` — the risk-need matrix.
 * :class:`CompetenceTable` — which agencies may own which task area.
+* :mod:`tuko_flow.rules.dash` — the DASH risk checklist: versioned instruments as data
+  and their scoring into MARAC referral criteria.
 """
 
 from ._base import Rule, RuleContext, rule
