@@ -272,7 +272,12 @@ def test_refusal_lists_the_commands_allowed_now(engine: Engine, clock: ManualClo
         )
     refusal = exc.value
     assert refusal.rules == ("evaluation_meeting_held", "common_assessment_complete")
-    assert set(refusal.allowed) == {"add_network_member", "schedule_meeting", "hold_meeting"}
+    assert set(refusal.allowed) == {
+        "add_network_member",
+        "notice_need",
+        "schedule_meeting",
+        "hold_meeting",
+    }
     assert set(refusal.allowed) == set(engine.next_steps("case-0001", OFFICER).allowed)
     for command in refusal.allowed:
         assert command in str(refusal)

@@ -16,6 +16,13 @@ checked; every command must either succeed or raise ``CommandRefused``,
 5. Versions run 1..n, every event names its case, ``occurred_at`` never decreases.
 6. Every stage change follows a transition declared in ``tuko_flow.TUKO``.
 7. ``next_steps`` agrees with ``execute`` for the same actor at the same time.
+8. Re-sending an accepted command (same ``command_id``) returns the case it left and
+   stores and publishes nothing.
+9. A second engine reading the store (through snapshots, drawn from none to every event)
+   sees the live case, and the store's ``verify`` finds every history intact.
+
+``PossibleCommandsMachine`` is the same machine issuing each command only to cases with a
+transition for it, so that more of its steps reach the rules and handlers.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -909,7 +916,10 @@ _MACHINE_SETTINGS = settings(
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    report_multiple_bugs=False,  # shrink one failure only: long programs shrink slowly
+    # Shrink one failure only, and skip the "explain" phase (it traces every line): long
+    # programs otherwise take minutes to shrink.
+    report_multiple_bugs=False,
+    phases=[phase for phase in Phase if phase is not Phase.explain],
 )
 
 TestEveryCommandInAnyState = TukoEngineMachine.TestCase
@@ -1023,9 +1033,9 @@ def test_close_case_refusal_lists_every_failing_rule(
         expected.append("actor_is_case_leader")
     if not reviews:
         expected.append("situation_reassessed")
-    if not reviews or reviews[-1][0]:
+    if reviews and reviews[-1][0]:
         expected.append("no_needs_remain")
-    if not reviews or not reviews[-1][1]:
+    if reviews and not reviews[-1][1]:
         expected.append("risks_reduced")
     before = engine.history(case_id)
     if not expected:

@@ -83,7 +83,12 @@ def test_stage2_before_the_meeting(engine: Engine, clock: ManualClock) -> None:
     """Before the meeting, sharing and deciding are blocked by every missing step."""
     drive_to(engine, clock, CASE, "stage2_evaluate")
     leader = engine.next_steps(CASE, OFFICER)
-    assert set(leader.allowed) == {"add_network_member", "schedule_meeting", "hold_meeting"}
+    assert set(leader.allowed) == {
+        "add_network_member",
+        "notice_need",
+        "schedule_meeting",
+        "hold_meeting",
+    }
     deciding = ("evaluation_meeting_held", "common_assessment_complete")
     assert blocked(leader) == {
         "share_information": ("evaluation_meeting_held",),
@@ -92,7 +97,7 @@ def test_stage2_before_the_meeting(engine: Engine, clock: ManualClock) -> None:
         "decide_no_cooperation_needed": deciding,
     }
     partner = engine.next_steps(CASE, POLICE)
-    assert partner.allowed == ()
+    assert partner.allowed == ("notice_need",)  # a partner may still record what it noticed
     assert blocked(partner) == {
         "add_network_member": (LEADER,),
         "schedule_meeting": (LEADER,),
@@ -128,6 +133,7 @@ def test_stage3_before_the_plan(engine: Engine, clock: ManualClock) -> None:
     leader = engine.next_steps(CASE, OFFICER)
     assert set(leader.allowed) == {
         "add_network_member",
+        "notice_need",
         "schedule_meeting",
         "draft_plan",
         "record_partner_communication",
@@ -142,10 +148,11 @@ def test_stage3_before_the_plan(engine: Engine, clock: ManualClock) -> None:
 def test_stage4_for_leader_and_partner(engine: Engine, clock: ManualClock) -> None:
     """In Stage 4 partners report and communicate; closing waits for a reassessment."""
     drive_to(engine, clock, CASE, "stage4_manage")
-    closing = ("situation_reassessed", "no_needs_remain", "risks_reduced")
+    closing = ("situation_reassessed",)
     leader = engine.next_steps(CASE, OFFICER)
     assert set(leader.allowed) == {
         "add_network_member",
+        "notice_need",
         "schedule_meeting",
         "assign_task",
         "distribute_plan",
@@ -155,7 +162,11 @@ def test_stage4_for_leader_and_partner(engine: Engine, clock: ManualClock) -> No
     }
     assert blocked(leader) == {"close_case": closing}
     partner = engine.next_steps(CASE, POLICE)
-    assert set(partner.allowed) == {"record_task_progress", "record_partner_communication"}
+    assert set(partner.allowed) == {
+        "notice_need",
+        "record_task_progress",
+        "record_partner_communication",
+    }
     assert blocked(partner) == {
         "add_network_member": (LEADER,),
         "schedule_meeting": (LEADER,),
@@ -183,8 +194,7 @@ def test_explain_names_every_blocking_rule(engine: Engine, clock: ManualClock) -
     assert "stage4_manage" in text
     assert "hold_review_meeting" in text
     assert "blocked: close_case" in text
-    for rule in ("situation_reassessed", "no_needs_remain", "risks_reduced"):
-        assert rule in text
+    assert "situation_reassessed" in text
 
 
 def test_next_steps_writes_nothing(engine: Engine, clock: ManualClock) -> None:

@@ -35,13 +35,13 @@ def at_stage3(engine: Engine, clock: ManualClock) -> None:
 
 
 def draft(engine: Engine, clock: ManualClock, *, crisis: bool = False) -> None:
-    """Draft the plan with a next meeting one week ahead."""
+    """Draft the plan with the next meeting two days ahead (inside any plan's timeframe)."""
     engine.execute(
         CASE,
         DraftPlan(
             crisis=crisis,
             communication="Weekly phone round.",
-            next_meeting_at=clock.now() + timedelta(days=7),
+            next_meeting_at=clock.now() + timedelta(days=2),
         ),
         actor=OFFICER,
     )
@@ -445,3 +445,19 @@ def test_competence_table_naming_unknown_agencies_is_refused() -> None:
     with pytest.raises(ConfigurationError) as info:
         TukoConfig(competence=CompetenceTable({"housing": ("ministry_of_magic",)}))
     assert any("ministry_of_magic" in p for p in info.value.problems)
+
+
+def test_crisis_plan_next_meeting_must_fall_within_days(engine: Engine, clock: ManualClock) -> None:
+    """Seed: 'In the crisis situation the timeframe is in days' - the next meeting too."""
+    at_stage3(engine, clock)
+    far = clock.now() + timedelta(days=30)
+    with pytest.raises(ValidationError) as info:
+        engine.execute(
+            CASE,
+            DraftPlan(crisis=True, communication="Daily calls.", next_meeting_at=far),
+            actor=OFFICER,
+        )
+    assert info.value.fields == ("next_meeting_at",)
+    assert "14 days (crisis plan)" in str(info.value)
+    normal = DraftPlan(crisis=False, communication="Weekly calls.", next_meeting_at=far)
+    assert engine.execute(CASE, normal, actor=OFFICER).next_meeting_at == far

@@ -21,7 +21,7 @@ from ._values import (
     PlanTask,
     TaskStatus,
 )
-from .errors import TukoFlowError
+from .errors import CorruptEventError, TukoFlowError
 from .events import (
     CaseClosed,
     CaseOpened,
@@ -331,10 +331,12 @@ def fold(
                 f"(version {event.version}); is it registered with the protocol?"
             )
         if event.version != version + 1:
-            raise TukoFlowError(
-                f"case {event.case_id!r}: event {type(event).__name__} has version "
-                f"{event.version}, expected {version + 1}; the history has a gap or is out "
-                "of order"
+            raise CorruptEventError(
+                event.case_id,
+                version + 1,
+                None,
+                f"found {type(event).__name__} version {event.version} instead: the history "
+                "has a gap or is out of order; run verify()",
             )
         applier(draft, event)
         version = event.version

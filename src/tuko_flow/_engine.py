@@ -9,8 +9,8 @@ the version it expects. The case changes only by applying those stored events.
 
 from __future__ import annotations
 
+import os
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +32,7 @@ from .errors import (
     CommandNotAllowedInState,
     CommandRefused,
     ConcurrencyError,
+    CorruptEventError,
     RuleFailure,
     SubscriberFailed,
     TukoFlowError,
@@ -40,7 +41,7 @@ from .errors import (
 from .events import Event, StageChanged
 from .rules._base import RuleContext
 from .stages import TUKO
-from .stores import InMemoryEventStore
+from .stores import InMemoryEventStore, SQLiteEventStore
 
 #: The actor recorded on events the engine emits by itself (deadline checks).
 SYSTEM_ACTOR = Actor(agency="tuko_flow", person="deadline-check")
@@ -48,6 +49,18 @@ SYSTEM_ACTOR = Actor(agency="tuko_flow", person="deadline-check")
 Subscriber = Callable[[Event], None]
 
 _MAX_AUTO_STEPS = 16
+
+_PORT_METHODS = (
+    "append",
+    "load",
+    "version",
+    "command_version",
+    "case_ids",
+    "read_all",
+    "verify",
+    "save_snapshot",
+    "load_snapshot",
+)
 
 
 @attrs.frozen
@@ -76,7 +89,8 @@ class NextSteps:
 class Engine:
     """Runs protocols over cases kept in an event store.
 
-    :param store: where events are kept (default: a new :class:`InMemoryEventStore`).
+    :param store: where events are kept: an :class:`EventStore`, or a file path for a
+        :class:`~tuko_flow.stores.SQLiteEventStore` (default: a new in-memory store).
     :param clock: the only source of time (default: :class:`SystemClock`).
     :param config: agencies, risk-need matrix, competence table, timeframes.
     :param protocols: the protocols this engine runs (default: TUKO only).
@@ -91,7 +105,7 @@ class Engine:
 
     def __init__(
         self,
-        store: EventStore | None = None,
+        store: EventStore | str | os.PathLike[str] | None = None,
         *,
         clock: Clock | None = None,
         config: TukoConfig | None = None,
@@ -99,7 +113,17 @@ class Engine:
         logger: Any = None,
         snapshot_every: int | None = 100,
     ) -> None:
-        self.store: EventStore = store if store is not None else InMemoryEventStore()
+        if store is None:
+            store = InMemoryEventStore()
+        elif isinstance(store, str | os.PathLike):
+            store = SQLiteEventStore(store)  # a file path: the embedded durable store
+        elif not isinstance(store, EventStore):
+            missing = [m for m in _PORT_METHODS if not callable(getattr(store, m, None))]
+            raise TukoFlowError(
+                f"{store!r} is not an event store: it lacks {', '.join(missing)} "
+                "(see tuko_flow.EventStore; or pass a SQLite file path)"
+            )
+        self.store: EventStore = store
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.config = config if config is not None else TukoConfig()
         self._protocols = {(p.name, p.version): p for p in protocols}
@@ -124,7 +148,10 @@ class Engine:
         """The case's current state. Raises :class:`~tuko_flow.errors.CaseNotFound`."""
         cached = self._cases.get(case_id)
         if cached is None and self.snapshot_every is not None:
-            cached = self._from_snapshot(case_id)
+            from_snap = self._from_snapshot(case_id)
+            if from_snap is not None:
+                self._cases[case_id] = from_snap
+                return from_snap
         newer = self.store.load(case_id, after=cached.version if cached is not None else 0)
         if not newer:
             if cached is None:
@@ -155,14 +182,44 @@ class Engine:
         return case
 
     def verify(self, case_id: str | None = None) -> list[ChainProblem]:
-        """The store's check of every case's hash chain (or one case's): each problem found."""
-        return self.store.verify(case_id)
+        """Every problem in the stored histories (or one case's): broken hash chains, and
+        snapshots that do not match the history they claim to summarise."""
+        problems = list(self.store.verify(case_id))
+        ids = [case_id] if case_id is not None else list(self.store.case_ids())
+        for cid in ids:
+            snapshot = self.store.load_snapshot(cid)
+            if snapshot is None:
+                continue
+            events = tuple(self.store.load(cid))
+            at = events[snapshot.version - 1] if 0 < snapshot.version <= len(events) else None
+            from_snap = from_snapshot(snapshot, case_id=cid, event=at)
+            replayed = fold(None, events[: snapshot.version], self._appliers) if at else None
+            if from_snap is None or from_snap != replayed:
+                problems.append(
+                    ChainProblem(
+                        cid,
+                        snapshot.version,
+                        None,
+                        "the snapshot does not match the stored history (it is ignored; "
+                        "the case is replayed from its events)",
+                    )
+                )
+        return problems
 
     def history(self, case_id: str) -> tuple[Event, ...]:
         """Every event of the case, oldest first."""
         events = tuple(self.store.load(case_id))
         if not events:
             raise CaseNotFound(case_id)
+        for expected, event in enumerate(events, start=1):
+            if event.version != expected:
+                raise CorruptEventError(
+                    case_id,
+                    expected,
+                    None,
+                    f"the stored history jumps from version {expected - 1} to "
+                    f"{event.version}: an event is missing; run verify()",
+                )
         return events
 
     def case_ids(self) -> Iterator[str]:
@@ -191,6 +248,7 @@ class Engine:
 
     def open_case(self, command: Command, *, actor: Actor) -> Case:
         """Open a new case from an intake command (for TUKO: :class:`~tuko_flow.OpenCase`)."""
+        _check_command(command, "open_case", None)
         protocol = self._by_intake.get(type(command))
         if protocol is None:
             allowed = ", ".join(t.__name__ for t in self._by_intake)
@@ -237,6 +295,7 @@ class Engine:
         :class:`~tuko_flow.errors.ValidationError` (bad input) or
         :class:`~tuko_flow.errors.ConcurrencyError`; in each case nothing is written.
         """
+        _check_command(command, "execute", case_id)
         done = self.store.command_version(case_id, command.command_id)
         if done is not None:
             return self._repeated(case_id, command.name, command.command_id, done)
@@ -320,36 +379,49 @@ class Engine:
         recorded: list[Event] = []
         ids = [case_id] if case_id is not None else list(self.store.case_ids())
         for cid in ids:
-            case = self.case(cid)
-            protocol = self.protocol_of(case)
-            if protocol.state(case.state).closed:
-                continue
-            command_id = uuid.uuid4().hex
-            firing = Firing(
-                case,
-                None,
-                SYSTEM_ACTOR,
-                now,
-                self.config,
-                command_id,
-                "check_deadlines",
-                protocol=protocol,
-            )
-            emit_due(firing, case, now, self.config)
-            if firing.events:
-                new_case = fold(case, firing.events, self._appliers)
-                assert new_case is not None
-                self._commit(
-                    cid,
-                    firing.events,
-                    case.version,
-                    new_case,
-                    "check_deadlines",
-                    command_id,
-                    case.state,
-                )
-                recorded.extend(firing.events)
+            for attempt in range(3):
+                try:
+                    recorded.extend(self._check_case_deadlines(cid, now))
+                    break
+                except ConcurrencyError:
+                    # another scheduler (or a caseworker) wrote first: look again
+                    if attempt == 2:
+                        raise
         return tuple(recorded)
+
+    def _check_case_deadlines(self, case_id: str, now: Any) -> Sequence[Event]:
+        case = self.case(case_id)
+        protocol = self.protocol_of(case)
+        if protocol.state(case.state).closed:
+            return ()
+        # The id says what was checked, so two schedulers checking the same case version
+        # are recognised as one command, and the history is reproducible.
+        command_id = f"check_deadlines:{case_id}:v{case.version}:{now.isoformat()}"
+        firing = Firing(
+            case,
+            None,
+            SYSTEM_ACTOR,
+            now,
+            self.config,
+            command_id,
+            "check_deadlines",
+            protocol=protocol,
+        )
+        emit_due(firing, case, now, self.config)
+        if not firing.events:
+            return ()
+        new_case = fold(case, firing.events, self._appliers)
+        assert new_case is not None
+        self._commit(
+            case_id,
+            firing.events,
+            case.version,
+            new_case,
+            "check_deadlines",
+            command_id,
+            case.state,
+        )
+        return firing.events
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(event)`` for every event stored from now on; returns an unsubscribe."""
@@ -472,10 +544,13 @@ class Engine:
         return self.case_at(case_id, version)
 
     def _from_snapshot(self, case_id: str) -> Case | None:
+        """The case from its snapshot and the events after it, or None to replay instead."""
         snapshot = self.store.load_snapshot(case_id)
         if snapshot is None:
             return None
-        case = from_snapshot(snapshot, case_id=case_id, stored_version=self.store.version(case_id))
+        events = self.store.load(case_id, after=max(snapshot.version - 1, 0))
+        at = events[0] if events and events[0].version == snapshot.version else None
+        case = from_snapshot(snapshot, case_id=case_id, event=at)
         if case is None:
             self._log.warning(
                 "snapshot_ignored",
@@ -483,11 +558,13 @@ class Engine:
                 version=snapshot.version,
                 schema_version=snapshot.schema_version,
             )
-        return case
+            return None
+        return fold(case, events[1:], self._appliers)
 
     def _save_snapshot(self, case: Case) -> None:
         try:
-            self.store.save_snapshot(to_snapshot(case))
+            event = self.store.load(case.case_id, after=case.version - 1)[0]
+            self.store.save_snapshot(to_snapshot(case, event))
         except TukoFlowError as exc:  # the events are stored; a snapshot is only a shortcut
             self._log.warning(
                 "snapshot_not_saved", case_id=case.case_id, version=case.version, error=str(exc)
@@ -521,6 +598,21 @@ class Engine:
             command_id=command_id,
             state=case.state,
             rules=[f.rule for f in failures],
+        )
+
+
+def _check_command(command: object, subject: str, case_id: str | None) -> None:
+    if not isinstance(command, Command):
+        raise ValidationError(
+            [
+                FieldProblem(
+                    "command",
+                    f"{command!r} is not a command",
+                    "a command object such as tuko_flow.NoticeNeed(...) (see TUKO.commands)",
+                )
+            ],
+            subject=subject,
+            case_id=case_id,
         )
 
 

@@ -8,32 +8,55 @@ instead) — never trusted blindly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import cattrs
 
 from ._case import Case
 from ._store import Snapshot
-from .events import codec
+from .events import Event, codec
 
 #: Bump when :class:`~tuko_flow.Case` (or anything it holds) changes shape.
 CASE_SCHEMA_VERSION = 1
 
 
-def to_snapshot(case: Case) -> Snapshot:
-    """The case as a snapshot."""
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def to_snapshot(case: Case, event: Event) -> Snapshot:
+    """The case as a snapshot; ``event`` is the case's event number ``case.version``.
+
+    The snapshot records a digest of the case's state and of that event, so a snapshot
+    that was edited, or that belongs to another history, is recognised and ignored.
+    """
     state = json.dumps(codec.converter.unstructure(case), separators=(",", ":"), sort_keys=True)
-    return Snapshot(case.case_id, case.version, CASE_SCHEMA_VERSION, state)
+    envelope = {
+        "case": state,
+        "case_digest": _digest(state),
+        "event_digest": _digest(codec.to_json(event)),
+    }
+    return Snapshot(case.case_id, case.version, CASE_SCHEMA_VERSION, json.dumps(envelope))
 
 
-def from_snapshot(snapshot: Snapshot, *, case_id: str, stored_version: int) -> Case | None:
-    """The case in ``snapshot``, or ``None`` when the snapshot must not be used."""
+def from_snapshot(snapshot: Snapshot, *, case_id: str, event: Event | None) -> Case | None:
+    """The case in ``snapshot``, or ``None`` when the snapshot must not be used.
+
+    ``event`` is the stored event at the snapshot's version (``None`` when there is none).
+    """
     if snapshot.schema_version != CASE_SCHEMA_VERSION or snapshot.case_id != case_id:
         return None
-    if not 0 < snapshot.version <= stored_version:
+    if event is None or event.version != snapshot.version or event.case_id != case_id:
         return None
     try:
-        case = codec.converter.structure(json.loads(snapshot.state), Case)
+        envelope = json.loads(snapshot.state)
+        state = envelope["case"]
+        if envelope["case_digest"] != _digest(state):
+            return None
+        if envelope["event_digest"] != _digest(codec.to_json(event)):
+            return None
+        case = codec.converter.structure(json.loads(state), Case)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError):
         return None
     if case.case_id != case_id or case.version != snapshot.version:

@@ -56,6 +56,14 @@ class Problems:
             allowed = ", ".join(repr(m.value) for m in enum_type)
             self.add(field, f"{value!r} is not one of the {enum_type.__name__} values", allowed)
 
+    def sequence(self, field: str, value: object, what: str) -> bool:
+        """``value`` must be a list (converted to a tuple); True when it is."""
+        if isinstance(value, tuple):
+            return True
+        kind = "one text" if isinstance(value, str) else repr(value)
+        self.add(field, f"is {kind}, not a list", f"a list of {what}")
+        return False
+
     def raise_if_any(self, subject: str, case_id: str | None = None) -> None:
         if self.items:
             raise ValidationError(self.items, subject=subject, case_id=case_id)
@@ -72,11 +80,18 @@ def _coerce(enum_type: type[enum.Enum], value: object) -> object:
 
 
 def _to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    """attrs converter for list fields: any iterable becomes a tuple.
+
+    A single text (or anything that is not a collection) is left as it is, so validation
+    reports it as "one text, not a list" instead of splitting it into letters.
+    """
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return value  # type: ignore[return-value]  # reported by Problems.sequence
     return tuple(value)
 
 
 def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
+    return _to_tuple(value)
 
 
 class Relation(enum.StrEnum):

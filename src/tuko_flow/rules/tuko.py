@@ -184,7 +184,7 @@ def situation_reassessed(ctx: RuleContext) -> bool:
 )
 def no_needs_remain(ctx: RuleContext) -> bool:
     latest = ctx.case.cycle.latest_reassessment
-    return latest is not None and not latest.needs_remain
+    return latest is None or not latest.needs_remain  # no review yet: situation_reassessed
 
 
 @rule(
@@ -196,7 +196,7 @@ def no_needs_remain(ctx: RuleContext) -> bool:
 )
 def risks_reduced(ctx: RuleContext) -> bool:
     latest = ctx.case.cycle.latest_reassessment
-    return latest is not None and latest.risks_reduced
+    return latest is None or latest.risks_reduced  # no review yet: situation_reassessed
 
 
 #: Every TUKO rule by name.

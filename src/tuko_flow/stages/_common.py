@@ -24,6 +24,8 @@ RESTING = (CLOSED_NO_NEED, CLOSED)
 
 def members(p: Problems, field: str, ids: Iterable[str], case: Case, *, required: bool) -> None:
     """Every id must name a member of the case's network; ``required``: at least one."""
+    if not p.sequence(field, ids, "network member ids"):
+        return
     ids = tuple(ids)
     if required and not ids:
         p.add(field, "is empty", "one or more network member ids")

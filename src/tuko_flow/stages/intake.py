@@ -47,15 +47,21 @@ def open_case(f: Firing) -> None:
     p.ref("case_id", cmd.case_id)
     if not isinstance(cmd.client, Client):
         p.add("client", f"{cmd.client!r} is not a Client", "tuko_flow.Client")
-    if not cmd.people_at_risk:
-        p.add("people_at_risk", "is empty", "one or more PersonAtRisk (victims, children)")
-    refs = [x.ref for x in cmd.people_at_risk if isinstance(x, PersonAtRisk)]
-    if len(refs) != len(cmd.people_at_risk):
+    people: tuple[object, ...] = ()
+    if p.sequence("people_at_risk", cmd.people_at_risk, "PersonAtRisk values"):
+        people = cmd.people_at_risk
+        if not people:
+            p.add("people_at_risk", "is empty", "one or more PersonAtRisk (victims, children)")
+    given: tuple[object, ...] = ()
+    if p.sequence("network", cmd.network, "NetworkMember values"):
+        given = cmd.network
+    refs = [x.ref for x in people if isinstance(x, PersonAtRisk)]
+    if len(refs) != len(people):
         p.add("people_at_risk", "contains something that is not a PersonAtRisk", "PersonAtRisk")
     if len(set(refs)) != len(refs):
         p.add("people_at_risk", "lists a person twice", "each person once")
-    network = [m for m in cmd.network if isinstance(m, NetworkMember)]
-    if len(network) != len(cmd.network):
+    network = [m for m in given if isinstance(m, NetworkMember)]
+    if len(network) != len(given):
         p.add("network", "contains something that is not a NetworkMember", "NetworkMember")
     ids = [m.member_id for m in network]
     if len(set(ids)) != len(ids):
@@ -91,7 +97,7 @@ def open_case(f: Firing) -> None:
         )
     lives_with_victim = any(
         x.relation == Relation.VICTIM and x.lives_with_client
-        for x in cmd.people_at_risk
+        for x in people
         if isinstance(x, PersonAtRisk)
     )
     cell = cfg.matrix.classify(cmd.offence, lives_with_victim=lives_with_victim)

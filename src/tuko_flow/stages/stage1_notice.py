@@ -26,7 +26,17 @@ from ..events import (
     NetworkInformed,
     NetworkMemberAdded,
 )
-from ._common import ACTIVE, AWAITING_NOTICE, RESTING, STAGE1, STAGE2, in_future, not_in_future
+from ._common import (
+    ACTIVE,
+    AWAITING_NOTICE,
+    RESTING,
+    STAGE1,
+    STAGE2,
+    STAGE3,
+    STAGE4,
+    in_future,
+    not_in_future,
+)
 
 STATES = (
     StateSpec(
@@ -154,6 +164,16 @@ TRANSITIONS = (
         handler=_notice_need,
         command=NoticeNeed,
         description="A network partner notices the need for cooperation.",
+    ),
+    TransitionSpec(
+        trigger=NoticeNeed.name,
+        source=(STAGE1, STAGE2, STAGE3, STAGE4),
+        dest=None,
+        rules=("actor_in_network",),
+        handler=_notice_need,
+        command=NoticeNeed,
+        description="Another partner notices the need while the case is being worked on; "
+        "the notice is recorded for the network.",
     ),
     TransitionSpec(
         trigger=AddNetworkMember.name,

@@ -184,10 +184,11 @@ def _decide_needed(f: Firing) -> None:
     cmd = cast(DecideCooperationNeeded, f.command)
     p = f.problems()
     p.text("situation", cmd.situation)
-    if not cmd.risks:
-        p.add("risks", "is empty", "one or more described risks")
-    for i, risk in enumerate(cmd.risks):
-        p.text(f"risks[{i}]", risk, max_len=2_000)
+    if p.sequence("risks", cmd.risks, "described risks"):
+        if not cmd.risks:
+            p.add("risks", "is empty", "one or more described risks")
+        for i, risk in enumerate(cmd.risks):
+            p.text(f"risks[{i}]", risk, max_len=2_000)
     p.member("classification", cmd.classification, Classification)
     f.reject(p)
     f.emit(

@@ -82,6 +82,15 @@ def _draft_plan(f: Firing) -> None:
         p.add("crisis", f"{cmd.crisis!r} is not a bool", "True or False")
     p.text("communication", cmd.communication)
     in_future(p, "next_meeting_at", cmd.next_meeting_at, f.now)
+    if isinstance(cmd.crisis, bool) and not p.items:
+        latest = f.now + f.config.timeframes.limit(crisis=cmd.crisis)
+        if cmd.next_meeting_at > latest:
+            p.add(
+                "next_meeting_at",
+                f"{cmd.next_meeting_at.isoformat()} is beyond the plan's timeframe of "
+                f"{f.config.timeframes.describe(crisis=cmd.crisis)}",
+                f"by {latest.isoformat()}",
+            )
     f.reject(p)
     f.emit(PlanDrafted, crisis=cmd.crisis, communication=cmd.communication)
     f.emit(MeetingScheduled, meeting_at=cmd.next_meeting_at)
