@@ -25,8 +25,8 @@ def demo_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 def test_demo_refuses_to_overwrite_an_existing_store(
     demo_store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The demo writes a new store; an existing file is refused with a message, exit 1."""
-    assert main(["demo", "--store", str(demo_store)]) == 1
+    """The demo writes a new store; an existing file is refused with a message, exit 2."""
+    assert main(["demo", "--store", str(demo_store)]) == 2
     assert "exists already" in capsys.readouterr().err
 
 
@@ -53,8 +53,8 @@ def test_history_json_reads_back_as_events(
 def test_history_of_an_unknown_case_fails_clearly(
     demo_store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An unknown case id exits 1 and names the case."""
-    assert main(["history", "case-9999", "--store", str(demo_store)]) == 1
+    """An unknown case id exits 2 and names the case."""
+    assert main(["history", "case-9999", "--store", str(demo_store)]) == 2
     assert "case-9999" in capsys.readouterr().err
 
 
@@ -78,8 +78,22 @@ def test_verify_passes_then_finds_an_altered_event(
 def test_reading_a_missing_store_is_an_error_not_a_new_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`cases` on a path that does not exist exits 1 and creates nothing."""
+    """`cases` on a path that does not exist exits 2 and creates nothing."""
     missing = tmp_path / "nope.sqlite3"
-    assert main(["cases", "--store", str(missing)]) == 1
+    assert main(["cases", "--store", str(missing)]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_reading_commands_leave_an_unrelated_database_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cases`/`verify` on a SQLite file that is not a tuko_flow store fail and change nothing."""
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE inventory (item TEXT)")
+    before = other.read_bytes()
+    for command in ("cases", "verify"):
+        assert main([command, "--store", str(other)]) == 2
+        assert "not a tuko_flow store" in capsys.readouterr().err
+    assert other.read_bytes() == before

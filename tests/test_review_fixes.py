@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,18 @@ def test_deadline_checks_from_several_servers_record_each_fact_once(
         assert kinds.count("MeetingMissed") == 1
     assert checker.check_deadlines() == ()
     assert checker.verify() == []
+
+
+class _NaiveClock:
+    """A broken clock: datetimes without a timezone."""
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 5, 9, 0)
+
+
+def test_a_naive_clock_is_reported_as_the_clock_s_fault() -> None:
+    """A clock returning naive datetimes is named as the problem; nothing is stored."""
+    engine = Engine(clock=_NaiveClock())
+    with pytest.raises(TukoFlowError, match="naive datetime"):
+        engine.open_case(sample_intake(CASE), actor=OFFICER)
+    assert list(engine.case_ids()) == []

@@ -7,15 +7,20 @@
 * ``cases``, ``history`` and ``verify`` read a store: list its cases, show one case's
   history, check every case's hash chain.
 
+Exit codes: 0 success; 1 ``verify`` found a broken history; 2 an error (the message says
+what and where); argparse's own 2 for a malformed command line.
+
 ``--store`` takes a SQLite file path, or a ``postgresql://`` URL for the PostgreSQL store.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -73,8 +78,23 @@ def open_store(location: str) -> EventStore:
 
 
 def _existing_store(location: str) -> EventStore:
-    if not location.startswith(("postgresql://", "postgres://")) and not Path(location).exists():
+    """An existing store; reading commands never create one or touch an unrelated file."""
+    if location.startswith(("postgresql://", "postgres://")):
+        return open_store(location)
+    path = Path(location)
+    if not path.is_file():
         raise TukoFlowError(f"no store at {location!r}: the file does not exist")
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            found = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tuko_events'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise TukoFlowError(f"{location!r} is not a SQLite database ({exc})") from None
+    if found is None:
+        raise TukoFlowError(f"{location!r} is not a tuko_flow store (it has no tuko_events table)")
     return open_store(location)
 
 
@@ -268,10 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if all(isinstance(e, BrokenPipeError) for e in exc.errors):
             return _closed_pipe()
         print(f"tuko-flow: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except TukoFlowError as exc:
         print(f"tuko-flow: {exc}", file=sys.stderr)
-        return 1
+        return 2
     return code
 
 

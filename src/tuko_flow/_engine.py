@@ -262,7 +262,7 @@ class Engine:
             if done is not None:
                 return self._repeated(case_id, command.name, command.command_id, done)
             raise CaseAlreadyExists(case_id)
-        now = self.clock.now()
+        now = self._now()
         firing = Firing(
             None,
             command,
@@ -315,7 +315,7 @@ class Engine:
                 subject="execute",
                 case_id=case_id,
             )
-        now = self.clock.now()
+        now = self._now()
         if protocol.transition(name, case.state) is None:
             allowed_now, _ = self._evaluate_all(protocol, case, actor)
             sources = ", ".join(protocol.sources_of(name))
@@ -375,7 +375,7 @@ class Engine:
         Checks one case, or every case in the store that is not closed. Each overdue task
         and missed meeting is reported once. Returns the events recorded.
         """
-        now = self.clock.now()
+        now = self._now()
         recorded: list[Event] = []
         ids = [case_id] if case_id is not None else list(self.store.case_ids())
         for cid in ids:
@@ -436,6 +436,15 @@ class Engine:
         return unsubscribe
 
     # --- internals ---------------------------------------------------------------------
+
+    def _now(self) -> Any:
+        now = self.clock.now()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise TukoFlowError(
+                f"the engine's clock returned {now!r}, a naive datetime; clocks must return "
+                "timezone-aware datetimes (e.g. datetime.now(UTC))"
+            )
+        return now
 
     def _evaluate_all(
         self, protocol: Protocol, case: Case, actor: Actor

@@ -129,7 +129,10 @@ class CaseNotFound(TukoFlowError, LookupError):
 
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
-        super().__init__(f"case {case_id!r} does not exist; open it first with Engine.open_case")
+        super().__init__(
+            f"case {case_id!r} does not exist in this store (cases are opened with "
+            "Engine.open_case)"
+        )
 
 
 class CaseAlreadyExists(TukoFlowError):
