@@ -27,6 +27,7 @@ from tuko_flow.testing import (
     OFFICER,
     POLICE,
     SAMPLE_NETWORK,
+    VICTIM_SUPPORT,
     drive_to,
     sample_assessment,
     sample_intake,
@@ -201,3 +202,21 @@ def test_a_naive_clock_is_reported_as_the_clock_s_fault() -> None:
     with pytest.raises(TukoFlowError, match="naive datetime"):
         engine.open_case(sample_intake(CASE), actor=OFFICER)
     assert list(engine.case_ids()) == []
+
+
+def test_a_command_id_reused_by_another_actor_is_refused(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """Reusing a stored command's id for another actor's command is an error, not a retry."""
+    drive_to(engine, clock, CASE, "stage4_manage")
+    first = RecordPartnerCommunication(to_members=("m-po",), information="Update.")
+    engine.execute(CASE, first, actor=POLICE)
+    before = engine.history(CASE)
+    reused = RecordPartnerCommunication(
+        command_id=first.command_id, to_members=("m-po",), information="Another update."
+    )
+    with pytest.raises(ValidationError) as info:
+        engine.execute(CASE, reused, actor=VICTIM_SUPPORT)
+    assert info.value.fields == ("command_id",)
+    assert engine.history(CASE) == before
+    assert engine.execute(CASE, first, actor=POLICE).version == before[-1].version

@@ -260,7 +260,7 @@ class Engine:
         if self.store.version(case_id) > 0:
             done = self.store.command_version(case_id, command.command_id)
             if done is not None:
-                return self._repeated(case_id, command.name, command.command_id, done)
+                return self._repeated(case_id, command.name, command.command_id, done, actor)
             raise CaseAlreadyExists(case_id)
         now = self._now()
         firing = Firing(
@@ -298,7 +298,7 @@ class Engine:
         _check_command(command, "execute", case_id)
         done = self.store.command_version(case_id, command.command_id)
         if done is not None:
-            return self._repeated(case_id, command.name, command.command_id, done)
+            return self._repeated(case_id, command.name, command.command_id, done, actor)
         case = self.case(case_id)
         protocol = self.protocol_of(case)
         name = command.name
@@ -517,11 +517,13 @@ class Engine:
             self._cases.pop(case_id, None)
             done = self.store.command_version(case_id, command_id)
             if done is not None:  # our own earlier attempt won the race
-                return self._repeated(case_id, command, command_id, done)
+                return self._repeated(case_id, command, command_id, done, events[0].actor)
             self._log.info("command_conflict", case_id=case_id, command=command, expected=expected)
             raise
         if result.duplicate:
-            return self._repeated(case_id, command, command_id, result.last_version)
+            return self._repeated(
+                case_id, command, command_id, result.last_version, events[0].actor
+            )
         self._cases[case_id] = new_case
         if self.snapshot_every is not None and (
             new_case.version // self.snapshot_every > expected // self.snapshot_every
@@ -541,8 +543,29 @@ class Engine:
             self._publish(case_id, events)
         return new_case
 
-    def _repeated(self, case_id: str, command: str, command_id: str, version: int) -> Case:
-        """A command that was stored before: return the case as it left it; store nothing."""
+    def _repeated(
+        self, case_id: str, command: str, command_id: str, version: int, actor: Actor
+    ) -> Case:
+        """A command that was stored before: return the case as it left it; store nothing.
+
+        A command id reused by someone else is a mistake in the host application, not a
+        retry: it is refused instead of silently answered with another command's result.
+        """
+        stored = self.store.load(case_id, after=version - 1)
+        if stored and stored[0].actor != actor:
+            raise ValidationError(
+                [
+                    FieldProblem(
+                        "command_id",
+                        f"{command_id!r} was used for an earlier command by "
+                        f"{stored[0].actor.agency}/{stored[0].actor.person}",
+                        "a new command id for every new command (only a retry of the same "
+                        "command, by the same actor, reuses one)",
+                    )
+                ],
+                subject=f"command {command!r}",
+                case_id=case_id,
+            )
         self._log.info(
             "command_repeated",
             case_id=case_id,
