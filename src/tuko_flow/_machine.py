@@ -134,8 +134,11 @@ class RuleGate:
 
     def __call__(self, event_data: Any) -> bool:
         firing: Firing = event_data.model
-        firing.failures = evaluate(self.rules, firing)
-        return not firing.failures
+        for r in self.rules:
+            if r.check(firing) is not True:
+                firing.failures = evaluate(self.rules, firing)  # now collect every failure
+                return False
+        return True
 
 
 class HandlerCall:
@@ -160,6 +163,10 @@ def machine_for(protocol: Protocol) -> Any:
     entry = _machines.get(id(protocol))
     if entry is not None and entry[0] is protocol:
         return entry[1]
+    return _build(protocol)
+
+
+def _build(protocol: Protocol) -> Any:
     with _lock:
         machine = Machine(
             model=None,
@@ -185,5 +192,9 @@ def machine_for(protocol: Protocol) -> Any:
 
 def fire(protocol: Protocol, firing: Firing) -> bool:
     """Fire ``firing.trigger`` on the protocol's machine; ``False`` when rules refused it."""
-    trigger: Callable[[Firing], bool] = machine_for(protocol).events[firing.trigger].trigger
-    return trigger(firing)
+    triggers: dict[str, Callable[[Firing], bool]] | None = protocol._index.get("triggers")
+    if triggers is None:
+        machine = machine_for(protocol)
+        triggers = {name: event.trigger for name, event in machine.events.items()}
+        protocol._index["triggers"] = triggers
+    return triggers[firing.trigger](firing)
