@@ -97,3 +97,14 @@ def test_reading_commands_leave_an_unrelated_database_alone(
         assert main([command, "--store", str(other)]) == 2
         assert "not a tuko_flow store" in capsys.readouterr().err
     assert other.read_bytes() == before
+
+
+def test_demo_output_is_the_same_on_every_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """With its manual clock and numbered commands, the demo's JSON is reproducible."""
+    runs = []
+    for _ in range(2):
+        assert main(["demo", "--json", "--memory"]) == 0
+        runs.append(capsys.readouterr().out)
+    assert runs[0] == runs[1]
+    ids = [json.loads(line)["command_id"] for line in runs[0].splitlines()]
+    assert ids[0] == "case-0001-v001"

@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import attrs
+
 from ._case import Case
 from ._clock import ManualClock
 from ._engine import Engine
+from ._protocol import Command
 from ._values import (
     Actor,
     Client,
@@ -82,18 +85,39 @@ def sample_assessment() -> CommonAssessment:
     )
 
 
+class _Numbered:
+    """Gives each demo command a readable, reproducible id: the case and the version its
+    first event will have (``case-0001-v007``), so the demo's output, JSON and hash chains
+    are the same on every run."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _id(self, case_id: str) -> str:
+        return f"{case_id}-v{self.engine.store.version(case_id) + 1:03d}"
+
+    def open_case(self, command: OpenCase, *, actor: Actor) -> Case:
+        numbered = attrs.evolve(command, command_id=self._id(command.case_id))
+        return self.engine.open_case(numbered, actor=actor)
+
+    def execute(self, case_id: str, command: Command, *, actor: Actor) -> Case:
+        numbered = attrs.evolve(command, command_id=self._id(case_id))
+        return self.engine.execute(case_id, numbered, actor=actor)
+
+
 def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-0001") -> Case:
     """Take one case through Stages 1-4, close it, and raise the need again."""
-    engine.open_case(sample_intake(case_id), actor=OFFICER)
+    numbered = _Numbered(engine)
+    numbered.open_case(sample_intake(case_id), actor=OFFICER)
     clock.advance(days=1)
-    engine.execute(
+    numbered.execute(
         case_id, NoticeNeed(what="Victim reports renewed threats by phone."), actor=POLICE
     )
-    engine.execute(
+    numbered.execute(
         case_id, InformNetwork(meeting_at=clock.now() + timedelta(days=2)), actor=OFFICER
     )
     clock.advance(days=2)
-    engine.execute(
+    numbered.execute(
         case_id, HoldMeeting(participants=("m-po", "m-pol", "m-vs", "m-cp")), actor=OFFICER
     )
     for actor, info in (
@@ -102,13 +126,13 @@ def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-000
         (VICTIM_SUPPORT, "Victim is frightened and wants a safety plan."),
         (CHILD_PROTECTION, "Child shows signs of stress at school."),
     ):
-        engine.execute(
+        numbered.execute(
             case_id,
             ShareInformation(information=info, evaluation="Risk is elevated; cooperation needed."),
             actor=actor,
         )
-    engine.execute(case_id, RecordCommonAssessment(assessment=sample_assessment()), actor=OFFICER)
-    engine.execute(
+    numbered.execute(case_id, RecordCommonAssessment(assessment=sample_assessment()), actor=OFFICER)
+    numbered.execute(
         case_id,
         DecideCooperationNeeded(
             situation="Escalating threats around child contact.",
@@ -116,7 +140,7 @@ def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-000
         ),
         actor=OFFICER,
     )
-    engine.execute(
+    numbered.execute(
         case_id,
         DraftPlan(
             crisis=True,
@@ -131,7 +155,7 @@ def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-000
         ("t-2", "m-vs", "victim_safety", 5),
         ("t-3", "m-po", "supervision", 7),
     ):
-        engine.execute(
+        numbered.execute(
             case_id,
             AssignTask(
                 task_id=task_id,
@@ -142,36 +166,38 @@ def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-000
             ),
             actor=OFFICER,
         )
-    engine.execute(case_id, DistributePlan(), actor=OFFICER)
-    engine.execute(case_id, BeginCaseManagement(), actor=OFFICER)
+    numbered.execute(case_id, DistributePlan(), actor=OFFICER)
+    numbered.execute(case_id, BeginCaseManagement(), actor=OFFICER)
     clock.advance(days=4)
-    engine.execute(case_id, RecordTaskProgress(task_id="t-1", status=TaskStatus.DONE), actor=POLICE)
-    engine.execute(
+    numbered.execute(
+        case_id, RecordTaskProgress(task_id="t-1", status=TaskStatus.DONE), actor=POLICE
+    )
+    numbered.execute(
         case_id,
         RecordPartnerCommunication(to_members=("m-po",), information="Safety plan agreed."),
         actor=VICTIM_SUPPORT,
     )
-    engine.execute(
+    numbered.execute(
         case_id, RecordTaskProgress(task_id="t-2", status=TaskStatus.DONE), actor=VICTIM_SUPPORT
     )
-    engine.execute(
+    numbered.execute(
         case_id, RecordTaskProgress(task_id="t-3", status=TaskStatus.DONE), actor=OFFICER
     )
     clock.advance(days=6)
-    engine.execute(
+    numbered.execute(
         case_id,
         HoldReviewMeeting(
             participants=("m-po", "m-pol", "m-vs", "m-cp"), needs_remain=False, risks_reduced=True
         ),
         actor=OFFICER,
     )
-    engine.execute(
+    numbered.execute(
         case_id,
         CloseCase(summary="Threats stopped; victim safe; client engaged in the programme."),
         actor=OFFICER,
     )
     clock.advance(weeks=8)
-    return engine.execute(
+    return numbered.execute(
         case_id,
         NoticeNeed(what="New report of threats after a custody hearing."),
         actor=VICTIM_SUPPORT,
@@ -180,6 +206,7 @@ def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-000
 
 def run_demo(engine: Engine, clock: ManualClock, out: Callable[[str], None] = print) -> Case:
     """Run the sample case, printing stage changes and events, plus one explained refusal."""
+    numbered = _Numbered(engine)
 
     def show(event: Event) -> None:
         out(describe(event))
@@ -190,14 +217,14 @@ def run_demo(engine: Engine, clock: ManualClock, out: Callable[[str], None] = pr
         case = run_sample_case(engine, clock)
         out("")
         out("== An always-assume-need case (the client lives with the victim) ==")
-        engine.open_case(sample_intake("case-0002", lives_with_victim=True), actor=OFFICER)
+        numbered.open_case(sample_intake("case-0002", lives_with_victim=True), actor=OFFICER)
     finally:
         unsubscribe()
     out("")
     out("== Trying to close it as 'no need' at Stage 2 ==")
     _to_stage2_decision(engine, clock, "case-0002")
     try:
-        engine.execute(
+        numbered.execute(
             "case-0002",
             DecideNoCooperationNeeded(reason="Client denies any conflict."),
             actor=OFFICER,
@@ -211,18 +238,19 @@ def run_demo(engine: Engine, clock: ManualClock, out: Callable[[str], None] = pr
 
 
 def _to_stage2_decision(engine: Engine, clock: ManualClock, case_id: str) -> None:
-    engine.execute(
+    numbered = _Numbered(engine)
+    numbered.execute(
         case_id, InformNetwork(meeting_at=clock.now() + timedelta(days=1)), actor=OFFICER
     )
     clock.advance(days=1)
-    engine.execute(case_id, HoldMeeting(participants=("m-po", "m-pol")), actor=OFFICER)
+    numbered.execute(case_id, HoldMeeting(participants=("m-po", "m-pol")), actor=OFFICER)
     for actor in (OFFICER, POLICE):
-        engine.execute(
+        numbered.execute(
             case_id,
             ShareInformation(information="Shared at the meeting.", evaluation="Low current risk."),
             actor=actor,
         )
-    engine.execute(case_id, RecordCommonAssessment(assessment=sample_assessment()), actor=OFFICER)
+    numbered.execute(case_id, RecordCommonAssessment(assessment=sample_assessment()), actor=OFFICER)
 
 
 def describe(event: Event) -> str:
