@@ -106,9 +106,11 @@ def _record_progress(f: Firing) -> None:
     if task is None:
         ids = ", ".join(t.task_id for t in plan.tasks) if plan is not None else "none"
         p.add("task_id", f"{cmd.task_id!r} is not a task of the current plan", ids)
-    p.member("status", cmd.status, TaskStatus)
-    if cmd.status == TaskStatus.ASSIGNED:
-        p.add("status", "'assigned' is not progress", "in_progress, blocked, done")
+    progress = "in_progress, blocked, done"
+    if not isinstance(cmd.status, TaskStatus):
+        p.add("status", f"{cmd.status!r} is not a task status", progress)
+    elif cmd.status == TaskStatus.ASSIGNED:
+        p.add("status", "'assigned' is not progress", progress)
     if not isinstance(cmd.note, str):
         p.add("note", f"{cmd.note!r} is not text", "text")
     member = f.case.member_for(f.actor)
