@@ -123,6 +123,7 @@ EXPECTED: dict[str, set[str]] = {
         "FieldProblem",
         "RuleFailure",
     },
+    "tuko_flow.diagrams": {"dot", "mermaid", "path_of"},
     "tuko_flow.rules.dash": {
         "Answer",
         "AnswerValue",

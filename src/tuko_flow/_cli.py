@@ -29,13 +29,14 @@ from typing import Any
 
 import structlog
 
+from . import diagrams
 from ._clock import ManualClock
 from ._demo import START, describe, run_demo
 from ._engine import Engine
 from ._protocol import Protocol
 from ._store import EventStore
 from .errors import SubscriberFailed, TukoFlowError
-from .events import codec
+from .events import Event, codec
 from .stages import TUKO
 from .stores import InMemoryEventStore, SQLiteEventStore
 
@@ -47,6 +48,8 @@ EXAMPLES = """examples:
   tuko-flow cases --store cases.sqlite3       the cases in a store, with state and version
   tuko-flow history case-0001 --store cases.sqlite3 --json
   tuko-flow verify --store cases.sqlite3      check every case's hash chain (exit 1 if broken)
+  tuko-flow diagram --format dot              the protocol for Graphviz (dot -Tsvg)
+  tuko-flow diagram --store cases.sqlite3 --case case-0001   ... with that case highlighted
 """
 
 
@@ -244,6 +247,20 @@ def _protocol(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagram(args: argparse.Namespace) -> int:
+    case = None
+    history: tuple[Event, ...] = ()
+    if args.case is not None:
+        if args.store is None:
+            raise TukoFlowError("--case needs --store: the store that holds the case")
+        engine = Engine(_existing_store(args.store), logger=_logger(args))
+        case = engine.case(args.case)
+        history = engine.history(args.case)
+    draw = diagrams.mermaid if args.format == "mermaid" else diagrams.dot
+    print(draw(TUKO, case=case, history=history))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tuko-flow",
@@ -267,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--store", required=True, help="SQLite file or postgresql:// URL")
         cmd.add_argument("--json", action="store_true", help="print JSON")
         cmd.set_defaults(run=run)
+    diagram = sub.add_parser("diagram", help="draw the TUKO protocol (Mermaid or Graphviz DOT)")
+    diagram.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    diagram.add_argument("--store", help="with --case: the store that holds the case")
+    diagram.add_argument("--case", help="highlight this case's state and path so far")
+    diagram.set_defaults(run=_diagram)
     history = sub.add_parser("history", help="show one case's events, oldest first")
     history.add_argument("case_id")
     history.add_argument("--store", required=True, help="SQLite file or postgresql:// URL")
