@@ -132,6 +132,20 @@ class Tick(Command):
     name = "tick"
 
 
+@attrs.frozen(kw_only=True)
+class Fall(Command):
+    """Test command firing "fall"."""
+
+    name = "fall"
+
+
+@attrs.frozen(kw_only=True)
+class Finish(Command):
+    """Test command firing "finish"."""
+
+    name = "finish"
+
+
 @rule("always_passes", reason="never fails", source="test")
 def always_passes(ctx: RuleContext) -> bool:
     return True
@@ -144,11 +158,18 @@ def _broken(**overrides: Any) -> dict[str, Any]:
         "description": "A protocol with one of each definition mistake.",
         "states": (
             StateSpec(name="a", description="A."),
-            StateSpec(name="b", description="B."),
+            StateSpec(name="b", description="B.", closed=True),
         ),
         "initial": "a",
         "transitions": (
-            TransitionSpec(trigger="go", source=("a",), dest="b", handler=_noop, command=Go),
+            TransitionSpec(
+                trigger="go",
+                source=("a",),
+                dest="b",
+                rules=("always_passes",),
+                handler=_noop,
+                command=Go,
+            ),
         ),
         "rules": {"always_passes": always_passes},
         "intake": intake.OpenCase,
@@ -207,6 +228,7 @@ def test_every_definition_problem_is_reported_at_once() -> None:
         "'stay' (#6) has no command class",
         "'float' (#7) has no source state",
         "rule registered as 'alias' is named 'always_passes'",
+        "these rules are defined but no transition uses them: alias, always_passes",
     ]
     problems = exc.value.problems
     for text in expected:
@@ -488,3 +510,43 @@ def test_engine_refuses_cases_of_protocols_it_does_not_run(clock: ManualClock) -
     tuko_only = Engine(store, clock=clock)
     with pytest.raises(TukoFlowError, match="review@1"):
         tuko_only.next_steps("rev-0001", OFFICER)
+
+
+def test_unreachable_states_traps_and_final_states_with_exits_are_rejected() -> None:
+    """The graph checks name every state no case could reach, get out of, or stay in."""
+    definition = _broken(
+        states=(
+            StateSpec(name="a", description="A."),
+            StateSpec(name="b", description="B.", closed=True),
+            StateSpec(name="island", description="Nothing leads here.", closed=True),
+            StateSpec(name="pit", description="No way out."),
+            StateSpec(name="end", description="Final, yet left.", final=True),
+        ),
+        transitions=(
+            TransitionSpec(
+                trigger="go",
+                source=("a",),
+                dest="b",
+                rules=("always_passes",),
+                handler=_noop,
+                command=Go,
+            ),
+            TransitionSpec(trigger="fall", source=("a",), dest="pit", handler=_noop, command=Fall),
+            TransitionSpec(
+                trigger="finish", source=("b",), dest="end", handler=_noop, command=Finish
+            ),
+            TransitionSpec(trigger="go", source=("end",), dest="a", handler=_noop, command=Go),
+        ),
+    )
+    with pytest.raises(ProtocolDefinitionError) as exc:
+        Protocol(**definition)
+    problems = exc.value.problems
+    assert any("cannot be reached" in p and "island" in p for p in problems)
+    assert any("traps" in p and "pit" in p and "island" not in p for p in problems)
+    assert any("final state 'end' has outgoing transitions" in p for p in problems)
+    assert len(problems) == 3
+
+
+def test_tuko_is_sound_on_demand() -> None:
+    """TUKO.problems() runs the same checks as building and finds nothing."""
+    assert TUKO.problems() == []

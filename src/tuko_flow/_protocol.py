@@ -42,12 +42,18 @@ class Command:
 
 @attrs.frozen(kw_only=True)
 class StateSpec:
-    """A state of a protocol. ``closed`` states are where a case rests when work is done."""
+    """A state of a protocol.
+
+    ``closed`` states are where a case rests when the work is done; a protocol may leave
+    them again (TUKO restarts when the need re-emerges). ``final`` states are never left.
+    Every other state must be able to reach a closed or final state.
+    """
 
     name: str
     description: str
     stage: int | None = None
     closed: bool = False
+    final: bool = False
 
 
 #: A transition's handler: validates the command's input against the case and emits the
@@ -108,9 +114,56 @@ def _check_definition(p: Protocol) -> list[str]:
                 f"{label}: command {t.command.__name__} fires {t.command.name!r}, not {t.trigger!r}"
             )
     problems.extend(_automatic_cycles(p))
+    problems.extend(_graph_problems(p, known))
     for key, registered in p.rules.items():
         if key != registered.name:
             problems.append(f"rule registered as {key!r} is named {registered.name!r}")
+    return problems
+
+
+def _graph_problems(p: Protocol, known: set[str]) -> list[str]:
+    """Unreachable states, traps, final states with exits, and rules no transition uses."""
+    problems: list[str] = []
+    edges: dict[str, set[str]] = {name: set() for name in known}
+    for t in p.transitions:
+        for src in t.source:
+            if src in known and (t.dest is None or t.dest in known):
+                edges[src].add(t.dest if t.dest is not None else src)
+    if p.initial in known:
+        reached = {p.initial}
+        todo = [p.initial]
+        while todo:
+            for nxt in edges[todo.pop()] - reached:
+                reached.add(nxt)
+                todo.append(nxt)
+        unreachable = sorted(known - reached)
+        if unreachable:
+            problems.append(
+                f"these states cannot be reached from {p.initial!r}: {', '.join(unreachable)}"
+            )
+    ends = {s.name for s in p.states if s.closed or s.final}
+    if ends:
+        can_end = set(ends)
+        changed = True
+        while changed:
+            changed = False
+            for state, nexts in edges.items():
+                if state not in can_end and nexts & can_end:
+                    can_end.add(state)
+                    changed = True
+        traps = sorted(known - can_end)
+        if traps:
+            problems.append(
+                "from these states no closed or final state can be reached (traps): "
+                + ", ".join(traps)
+            )
+    for s in p.states:
+        if s.final and any(s.name in t.source for t in p.transitions):
+            problems.append(f"final state {s.name!r} has outgoing transitions")
+    used = {r for t in p.transitions for r in t.rules}
+    unused = sorted(set(p.rules) - used)
+    if unused:
+        problems.append(f"these rules are defined but no transition uses them: {', '.join(unused)}")
     return problems
 
 
@@ -193,6 +246,14 @@ class Protocol:
     def all_appliers(self) -> Mapping[type[Event], Applier]:
         appliers: dict[type[Event], Applier] = self._index["appliers"]
         return appliers
+
+    def problems(self) -> list[str]:
+        """Every problem with this protocol's definition (empty: it is sound).
+
+        The same checks run when a protocol is built, which raises
+        :class:`~tuko_flow.errors.ProtocolDefinitionError` listing them all.
+        """
+        return _check_definition(self)
 
     def state(self, name: str) -> StateSpec:
         """The state called ``name``."""
