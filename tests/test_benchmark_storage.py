@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "storage.py"
+from benchmark_run import last_json, run_quick
 
 RATIOS = (
     "sqlite_append_vs_eventsourcing",
@@ -33,21 +30,7 @@ ABSOLUTES = tuple(
 @pytest.fixture(scope="module")
 def quick_run() -> subprocess.CompletedProcess[str]:
     """One ``--quick`` run of the benchmark, shared by the tests of this module."""
-    return subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _last_json(run: subprocess.CompletedProcess[str]) -> dict[str, object]:
-    lines = run.stdout.strip().splitlines()
-    assert lines, f"no output; stderr:\n{run.stderr}"
-    data = json.loads(lines[-1])
-    assert isinstance(data, dict)
-    return data
+    return run_quick("storage.py")
 
 
 def test_quick_run_exits_zero(quick_run: subprocess.CompletedProcess[str]) -> None:
@@ -69,7 +52,7 @@ def test_last_line_reports_a_positive_figure(
     quick_run: subprocess.CompletedProcess[str], key: str
 ) -> None:
     """The last line is a JSON object whose ratios and absolute figures are positive numbers."""
-    value = _last_json(quick_run)[key]
+    value = last_json(quick_run)[key]
     assert isinstance(value, int | float)
     assert not isinstance(value, bool)
     assert math.isfinite(value)
@@ -78,7 +61,7 @@ def test_last_line_reports_a_positive_figure(
 
 def test_last_line_reports_the_run_settings(quick_run: subprocess.CompletedProcess[str]) -> None:
     """The JSON names N, the rounds, and the Python, SQLite and eventsourcing versions."""
-    data = _last_json(quick_run)
+    data = last_json(quick_run)
     for key in ("n", "rounds"):
         value = data[key]
         assert isinstance(value, int)
@@ -94,7 +77,7 @@ def test_last_line_reports_the_durability_used(
     quick_run: subprocess.CompletedProcess[str],
 ) -> None:
     """Every SQLite contender reports the journal mode and synchronous setting it ran with."""
-    durability = _last_json(quick_run)["durability"]
+    durability = last_json(quick_run)["durability"]
     assert isinstance(durability, dict)
     for name in CONTENDERS:
         settings = durability[name]

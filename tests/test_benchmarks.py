@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
+from benchmark_run import last_json, run_quick
 
 RATIOS = (
     "transition_vs_bare_transitions",
@@ -32,21 +29,7 @@ ABSOLUTES = (
 @pytest.fixture(scope="module")
 def quick_run() -> subprocess.CompletedProcess[str]:
     """One ``--quick`` run of the benchmark, shared by the tests of this module."""
-    return subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _last_json(run: subprocess.CompletedProcess[str]) -> dict[str, object]:
-    lines = run.stdout.strip().splitlines()
-    assert lines, f"no output; stderr:\n{run.stderr}"
-    data = json.loads(lines[-1])
-    assert isinstance(data, dict)
-    return data
+    return run_quick("engine.py")
 
 
 def test_quick_run_exits_zero(quick_run: subprocess.CompletedProcess[str]) -> None:
@@ -66,7 +49,7 @@ def test_last_line_reports_a_positive_figure(
     quick_run: subprocess.CompletedProcess[str], key: str
 ) -> None:
     """The last line is a JSON object whose ratios and absolute figures are positive numbers."""
-    value = _last_json(quick_run)[key]
+    value = last_json(quick_run)[key]
     assert isinstance(value, int | float)
     assert not isinstance(value, bool)
     assert math.isfinite(value)
@@ -75,7 +58,7 @@ def test_last_line_reports_a_positive_figure(
 
 def test_last_line_reports_the_run_settings(quick_run: subprocess.CompletedProcess[str]) -> None:
     """The JSON names N, the rounds and the Python and transitions versions of the run."""
-    data = _last_json(quick_run)
+    data = last_json(quick_run)
     for key in ("n", "rounds"):
         assert isinstance(data[key], int)
         assert data[key] > 0

@@ -1115,37 +1115,29 @@ class EventStoreContract:
         assert store.verify("case-a") == []
         assert self.reopen(store).verify() == []
 
-    def test_verify_finds_an_altered_event(self) -> None:
-        """An event whose stored payload was edited is found, by case and version."""
-        self._require("tamper_alter", "to edit a stored event")
+    def _check_tamper(self, hook: str, doing: str, version: int) -> None:
+        """Tamper with ``case-a`` at ``version`` through ``hook``; verify() must name it."""
+        self._require(hook, doing)
         store = self.make_store()
         self._tamper_setup(store)
-        self.tamper_alter(store, "case-a", 3)
-        self._assert_found(store, "case-a", 3)
+        getattr(self, hook)(store, "case-a", version)
+        self._assert_found(store, "case-a", version)
+
+    def test_verify_finds_an_altered_event(self) -> None:
+        """An event whose stored payload was edited is found, by case and version."""
+        self._check_tamper("tamper_alter", "to edit a stored event", 3)
 
     def test_verify_finds_a_deleted_event(self) -> None:
         """An event removed from the middle of a history is found, by case and version."""
-        self._require("tamper_delete", "to delete a stored event")
-        store = self.make_store()
-        self._tamper_setup(store)
-        self.tamper_delete(store, "case-a", 3)
-        self._assert_found(store, "case-a", 3)
+        self._check_tamper("tamper_delete", "to delete a stored event", 3)
 
     def test_verify_finds_a_deleted_newest_event(self) -> None:
         """The newest event of a case, removed, is found too (the history is cut short)."""
-        self._require("tamper_delete", "to delete a stored event")
-        store = self.make_store()
-        self._tamper_setup(store)
-        self.tamper_delete(store, "case-a", 6)
-        self._assert_found(store, "case-a", 6)
+        self._check_tamper("tamper_delete", "to delete a stored event", 6)
 
     def test_verify_finds_swapped_events(self) -> None:
         """Two events whose places were swapped are found, by case and version."""
-        self._require("tamper_swap", "to reorder stored events")
-        store = self.make_store()
-        self._tamper_setup(store)
-        self.tamper_swap(store, "case-a", 3)
-        self._assert_found(store, "case-a", 3)
+        self._check_tamper("tamper_swap", "to reorder stored events", 3)
 
     # --- crash safety -------------------------------------------------------------------
 
