@@ -1,0 +1,78 @@
+"""Finding protocols by name: the shipped ones, and the ones a team declares in its own code.
+
+A protocol is named by a *spec*:
+
+* ``"tuko"`` or ``"tuko@1"``: a protocol that ships with tuko_flow (the newest version
+  when no version is given);
+* ``"package.module:NAME"``: a :class:`~tuko_flow.Protocol` object in importable code
+  (a team's variant), optionally ``"package.module:NAME@2"`` to insist on a version.
+
+Unknown names, versions, modules or attributes raise
+:class:`~tuko_flow.errors.TukoFlowError` saying which and what is known.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._protocol import Protocol
+from .errors import TukoFlowError
+
+
+def shipped_protocols() -> dict[tuple[str, str], Protocol]:
+    """Every protocol that ships with tuko_flow, by ``(name, version)``."""
+    from .stages import TUKO
+
+    found: dict[tuple[str, str], Protocol] = {(TUKO.name, TUKO.version): TUKO}
+    try:
+        from .stages.marac import MARAC
+    except ImportError:  # pragma: no cover - the MARAC protocol is being built
+        pass
+    else:
+        found[(MARAC.name, MARAC.version)] = MARAC
+    return found
+
+
+def _version_key(version: str) -> tuple[tuple[int, str], ...]:
+    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in version.split("."))
+
+
+def resolve_protocol(spec: str) -> Protocol:
+    """The protocol named by ``spec`` (see the module docstring)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise TukoFlowError(f"{spec!r} names no protocol (allowed: 'tuko', 'tuko@1', 'pkg.mod:NAME')")
+    name, _, version = spec.strip().partition("@")
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise TukoFlowError(
+                f"protocol {spec!r}: module {module_name!r} cannot be imported ({exc})"
+            ) from None
+        found = getattr(module, attr, None)
+        if not isinstance(found, Protocol):
+            raise TukoFlowError(
+                f"protocol {spec!r}: {module_name}.{attr} is "
+                + ("missing" if found is None else f"a {type(found).__name__}, not a Protocol")
+            )
+        if version and found.version != version:
+            raise TukoFlowError(
+                f"protocol {spec!r}: {module_name}.{attr} is version {found.version!r}, "
+                f"not {version!r}"
+            )
+        return found
+    shipped = shipped_protocols()
+    versions = sorted((v for n, v in shipped if n == name), key=_version_key)
+    if not versions:
+        known = ", ".join(sorted({n for n, _ in shipped}))
+        raise TukoFlowError(
+            f"unknown protocol {name!r} (known: {known}; or 'package.module:NAME' for your own)"
+        )
+    if not version:
+        return shipped[(name, versions[-1])]
+    if version not in versions:
+        raise TukoFlowError(
+            f"protocol {name!r} has no version {version!r} (known versions: {', '.join(versions)})"
+        )
+    return shipped[(name, version)]
