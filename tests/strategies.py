@@ -44,6 +44,7 @@ from tuko_flow.events import (
     PartnerCommunicationRecorded,
     PlanDistributed,
     PlanDrafted,
+    ProtocolMigrated,
     SituationReassessed,
     StageChanged,
     TaskAssigned,
@@ -172,6 +173,15 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy] = {
     ),
     StageChanged: _event(StageChanged, from_state=_words, to_state=_words, command=_words),
     CycleStarted: _event(CycleStarted, cycle=st.integers(min_value=2, max_value=1000)),
+    ProtocolMigrated: _event(
+        ProtocolMigrated,
+        protocol=_words,
+        from_version=st.integers(min_value=1, max_value=99).map(str),
+        to_version=st.integers(min_value=1, max_value=99).map(str),
+        from_state=_words,
+        to_state=_words,
+        reason=free_text,
+    ),
     NeedAssumed: _event(NeedAssumed, matrix_cell=_words),
     NeedNoticed: _event(
         NeedNoticed,

@@ -35,6 +35,7 @@ from .events import (
     NeedNoticed,
     NoCooperationNeedDecided,
     PartnerCommunicationRecorded,
+    ProtocolMigrated,
     SituationReassessed,
     StageChanged,
     TaskOverdue,
@@ -304,6 +305,10 @@ def _task_overdue(d: CaseDraft, e: TaskOverdue) -> None:
     d.set_cycle(overdue_tasks=(*d.cycle("overdue_tasks"), (e.task_id, e.due_on)))
 
 
+def _protocol_migrated(d: CaseDraft, e: ProtocolMigrated) -> None:
+    d.set(protocol_version=e.to_version, state=e.to_state)
+
+
 #: Appliers for the events every protocol shares.
 CORE_APPLIERS: Mapping[type[Event], Applier] = {
     CaseOpened: _opened,
@@ -313,6 +318,7 @@ CORE_APPLIERS: Mapping[type[Event], Applier] = {
     MeetingHeld: _meeting_held,
     MeetingMissed: _meeting_missed,
     TaskOverdue: _task_overdue,
+    ProtocolMigrated: _protocol_migrated,
 }
 
 

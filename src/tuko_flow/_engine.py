@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import structlog
@@ -42,6 +42,9 @@ from .events import Event, StageChanged
 from .rules._base import RuleContext
 from .stages import TUKO
 from .stores import InMemoryEventStore, SQLiteEventStore
+
+if TYPE_CHECKING:
+    from ._versions import MigrationResult
 
 #: The actor recorded on events the engine emits by itself (deadline checks).
 SYSTEM_ACTOR = Actor(agency="tuko_flow", person="deadline-check")
@@ -630,6 +633,43 @@ class Engine:
             command_id=command_id,
             state=case.state,
             rules=[f.rule for f in failures],
+        )
+
+    # --- protocol versions -------------------------------------------------------------
+
+    def migrate(
+        self,
+        case_ids: Iterable[str] | None,
+        *,
+        to: Protocol,
+        state_map: Mapping[str, str] | None = None,
+        keep_unmapped: bool = False,
+        actor: Actor,
+        reason: str,
+        command_id: str | None = None,
+    ) -> MigrationResult:
+        """Move cases to version ``to`` of their protocol; each gets a ``ProtocolMigrated``.
+
+        ``case_ids=None`` selects every case of the protocol under another version.
+        ``state_map`` maps old states to new ones (``None``: every state keeps its name);
+        with a map, ``keep_unmapped=True`` keeps the names of states it does not list.
+        This engine must run ``to`` already. Raises
+        :class:`~tuko_flow.errors.MigrationRefused`, naming every case and its state,
+        when a selected case's state is not covered or maps to a state ``to`` lacks; then
+        nothing is written. Each case is appended with the version it was planned at; a
+        case changed meanwhile is planned again (see :mod:`tuko_flow.versions`).
+        """
+        from ._versions import migrate_cases
+
+        return migrate_cases(
+            self,
+            case_ids,
+            to=to,
+            state_map=state_map,
+            keep_unmapped=keep_unmapped,
+            actor=actor,
+            reason=reason,
+            command_id=command_id,
         )
 
 

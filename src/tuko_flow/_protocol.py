@@ -67,6 +67,9 @@ class TransitionSpec:
 
     ``command`` is the command class that fires it; automatic transitions (``auto=True``)
     have none and are fired by the engine whenever their rules pass after a command.
+    ``emits`` optionally lists the event types its handler emits (besides
+    ``StageChanged``), so tools can tell which trigger wrote a stored batch of events
+    (:func:`tuko_flow.versions.replay_check`).
     """
 
     trigger: str
@@ -77,6 +80,7 @@ class TransitionSpec:
     command: type[Command] | None = None
     auto: bool = False
     description: str = ""
+    emits: tuple[type[Event], ...] = attrs.field(default=(), converter=_to_tuple)
 
 
 def _check_definition(p: Protocol) -> list[str]:

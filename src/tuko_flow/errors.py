@@ -11,6 +11,7 @@ The hierarchy::
     ├── CommandRefused              guard rules refused a command; lists every failed rule
     │   └── CommandNotAllowedInState    the command has no transition from the case's state
     ├── ConcurrencyError            someone else changed the case since it was loaded
+    ├── MigrationRefused            a migration to another protocol version was refused
     ├── EventStoreError             the event store could not do what was asked
     │   ├── StorageUnavailable          disk full, I/O error, connection lost: retry later
     │   └── CorruptEventError           a stored event cannot be read (names case and position)
@@ -26,7 +27,7 @@ and its stored history are exactly as before the call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -40,6 +41,7 @@ __all__ = [
     "CorruptEventError",
     "EventStoreError",
     "FieldProblem",
+    "MigrationRefused",
     "ProtocolDefinitionError",
     "RuleFailure",
     "SerializationError",
@@ -197,6 +199,31 @@ class ConcurrencyError(TukoFlowError):
             f"case {case_id!r} was changed by someone else: expected version {expected}, "
             f"found version {actual}; reload the case and decide again"
         )
+
+
+class MigrationRefused(TukoFlowError):
+    """Cases could not be moved to another protocol version. Nothing was written.
+
+    ``target`` names the protocol version (``"tuko@2"``), ``cases`` maps each case that
+    blocks the migration to the reason in words (empty when the migration as a whole is
+    not possible), and ``allowed`` says what would be accepted.
+    """
+
+    def __init__(self, target: str, *, reason: str, cases: Mapping[str, str], allowed: str) -> None:
+        self.target = target
+        self.reason = reason
+        self.cases = dict(cases)
+        self.allowed = allowed
+        lines = "".join(f"\n  - case {cid!r}: {why}" for cid, why in self.cases.items())
+        super().__init__(
+            f"migration to {target} refused, nothing was written: {reason}{lines}\n"
+            f"Allowed: {allowed}"
+        )
+
+    @property
+    def case_ids(self) -> tuple[str, ...]:
+        """The ids of the cases that block the migration."""
+        return tuple(self.cases)
 
 
 class EventStoreError(TukoFlowError):

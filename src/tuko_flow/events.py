@@ -59,6 +59,7 @@ __all__ = [
     "PartnerCommunicationRecorded",
     "PlanDistributed",
     "PlanDrafted",
+    "ProtocolMigrated",
     "SituationReassessed",
     "StageChanged",
     "TaskAssigned",
@@ -114,6 +115,22 @@ class CycleStarted(Event):
     """Need re-emerged after closure: a new TUKO cycle began; earlier cycles stay in history."""
 
     cycle: int
+
+
+@attrs.frozen(kw_only=True)
+class ProtocolMigrated(Event):
+    """The case was moved to another version of its protocol; its state was mapped explicitly.
+
+    From this event on the case runs under ``protocol`` version ``to_version``, in
+    ``to_state`` (see :mod:`tuko_flow.versions`).
+    """
+
+    protocol: str
+    from_version: str
+    to_version: str
+    from_state: str
+    to_state: str
+    reason: str
 
 
 # --- Stage 1: notice and inform -------------------------------------------------------
