@@ -30,10 +30,12 @@ from typing import Any
 import structlog
 
 from . import diagrams
+from ._cli_check import register as register_checks
 from ._clock import ManualClock
 from ._demo import START, describe, run_demo
 from ._engine import Engine
 from ._protocol import Protocol
+from ._registry import resolve_protocol
 from ._store import EventStore
 from .errors import SubscriberFailed, TukoFlowError
 from .events import Event, codec
@@ -50,6 +52,10 @@ EXAMPLES = """examples:
   tuko-flow verify --store cases.sqlite3      check every case's hash chain (exit 1 if broken)
   tuko-flow diagram --format dot              the protocol for Graphviz (dot -Tsvg)
   tuko-flow diagram --store cases.sqlite3 --case case-0001   ... with that case highlighted
+  tuko-flow diagram --protocol tuko@1 --format svg > tuko.svg   SVG (needs Graphviz's dot)
+  tuko-flow diagram --update-docs docs        rewrite the <!-- diagram: SPEC FORMAT --> blocks
+  tuko-flow validate                          check every shipped protocol (exit 1 on problems)
+  tuko-flow check examples/scenarios/*.toml   run scenario files (exit 1 if a step differs)
 """
 
 
@@ -248,16 +254,24 @@ def _protocol(args: argparse.Namespace) -> int:
 
 
 def _diagram(args: argparse.Namespace) -> int:
+    if args.update_docs is not None:
+        stale = diagrams.update_docs(args.update_docs, write=not args.check)
+        for page in stale:
+            print(f"{'stale' if args.check else 'updated'}: {page}")
+        if not stale:
+            print(f"every marked diagram in {args.update_docs} is current")
+        return 1 if stale and args.check else 0
+    protocol = resolve_protocol(args.protocol) if args.protocol else TUKO
     case = None
     history: tuple[Event, ...] = ()
     if args.case is not None:
         if args.store is None:
             raise TukoFlowError("--case needs --store: the store that holds the case")
-        engine = Engine(_existing_store(args.store), logger=_logger(args))
+        engine = Engine(_existing_store(args.store), logger=_logger(args), protocols=(protocol,))
         case = engine.case(args.case)
         history = engine.history(args.case)
-    draw = diagrams.mermaid if args.format == "mermaid" else diagrams.dot
-    print(draw(TUKO, case=case, history=history))
+    draw = {"mermaid": diagrams.mermaid, "dot": diagrams.dot, "svg": diagrams.svg}[args.format]
+    print(draw(protocol, case=case, history=history))
     return 0
 
 
@@ -284,8 +298,24 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--store", required=True, help="SQLite file or postgresql:// URL")
         cmd.add_argument("--json", action="store_true", help="print JSON")
         cmd.set_defaults(run=run)
-    diagram = sub.add_parser("diagram", help="draw the TUKO protocol (Mermaid or Graphviz DOT)")
-    diagram.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    diagram = sub.add_parser(
+        "diagram", help="draw a protocol (Mermaid, Graphviz DOT or SVG); update docs diagrams"
+    )
+    diagram.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
+    diagram.add_argument(
+        "--protocol", metavar="SPEC", help="'tuko@1', 'pkg.mod:NAME' (default tuko)"
+    )
+    diagram.add_argument(
+        "--update-docs",
+        nargs="?",
+        const="docs",
+        metavar="DIR",
+        help="rewrite every block in DIR/*.md (default docs) between '<!-- diagram: SPEC "
+        "FORMAT -->' (FORMAT mermaid or dot) and '<!-- /diagram -->'",
+    )
+    diagram.add_argument(
+        "--check", action="store_true", help="with --update-docs: only report stale pages (exit 1)"
+    )
     diagram.add_argument("--store", help="with --case: the store that holds the case")
     diagram.add_argument("--case", help="highlight this case's state and path so far")
     diagram.set_defaults(run=_diagram)
@@ -297,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     proto = sub.add_parser("protocol", help="print the TUKO protocol")
     proto.add_argument("--json", action="store_true", help="print it as JSON")
     proto.set_defaults(run=_protocol)
+    register_checks(sub)
     return parser
 
 
