@@ -8,8 +8,19 @@ with an underscore is implementation and may change without notice.
 
 from ._case import Case, CaseDraft, Cycle, RiskReductionPlan
 from ._clock import Clock, ManualClock, SystemClock
-from ._config import DEFAULT_AGENCIES, Timeframes, TukoConfig
+from ._config import DEFAULT_AGENCIES, MaracConfig, Timeframes, TukoConfig
 from ._engine import SYSTEM_ACTOR, Engine, NextSteps, replay
+from ._marac_case import MaracFile, MaracRound
+from ._marac_values import (
+    ActionOutcome,
+    ActionReview,
+    AnswerRecord,
+    Consent,
+    MaracAction,
+    RepeatAnchor,
+    Service,
+    VictimNotice,
+)
 from ._protocol import Command, Protocol, StateSpec, TransitionSpec
 from ._store import AppendResult, ChainProblem, EventStore, Snapshot, StoredEvent
 from ._values import (
@@ -44,6 +55,27 @@ from .stages.stage4_manage import (
     RecordPartnerCommunication,
     RecordTaskProgress,
 )
+from .stages.marac import MARAC
+from .stages.marac_conference import (
+    CirculateMinutes,
+    CloseMaracCase,
+    HoldConference,
+    ReviewActions,
+    ShareMaracInformation,
+)
+from .stages.marac_link import TakeMaracActions
+from .stages.marac_referral import (
+    AcceptReferral,
+    DecideNotToRefer,
+    OfferAdvocate,
+    OpenMaracCase,
+    ReceiveReferral,
+    RecordRiskAssessment,
+    ReferToMarac,
+    ReportIncident,
+    ReturnReferral,
+)
+from .stages.referrals import ReferToService
 from .stores import InMemoryEventStore
 
 __version__ = "0.1.0"
@@ -55,6 +87,7 @@ __all__ = [
     "NextSteps",
     "replay",
     # protocols as data
+    "MARAC",
     "TUKO",
     "Command",
     "Protocol",
@@ -62,6 +95,7 @@ __all__ = [
     "TransitionSpec",
     # configuration
     "DEFAULT_AGENCIES",
+    "MaracConfig",
     "Timeframes",
     "TukoConfig",
     # time
@@ -79,6 +113,8 @@ __all__ = [
     "Case",
     "CaseDraft",
     "Cycle",
+    "MaracFile",
+    "MaracRound",
     "RiskReductionPlan",
     # values
     "ASSESSMENT_QUESTIONS",
@@ -93,6 +129,15 @@ __all__ = [
     "PlanTask",
     "Relation",
     "TaskStatus",
+    # MARAC and referral values
+    "ActionOutcome",
+    "ActionReview",
+    "AnswerRecord",
+    "Consent",
+    "MaracAction",
+    "RepeatAnchor",
+    "Service",
+    "VictimNotice",
     # commands: intake and Stage 1
     "OpenCase",
     "AddNetworkMember",
@@ -115,4 +160,23 @@ __all__ = [
     "HoldReviewMeeting",
     "RecordPartnerCommunication",
     "RecordTaskProgress",
+    # TUKO and MARAC linked; referrals to services (TUKO Stages 1-4 and MARAC)
+    "ReferToService",
+    "TakeMaracActions",
+    # MARAC: risk identification and referral
+    "AcceptReferral",
+    "DecideNotToRefer",
+    "OfferAdvocate",
+    "OpenMaracCase",
+    "ReceiveReferral",
+    "RecordRiskAssessment",
+    "ReferToMarac",
+    "ReportIncident",
+    "ReturnReferral",
+    # MARAC: conferences
+    "CirculateMinutes",
+    "CloseMaracCase",
+    "HoldConference",
+    "ReviewActions",
+    "ShareMaracInformation",
 ]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ._marac_case import MaracFile
 from ._values import (
     Actor,
     Client,
@@ -31,11 +32,15 @@ from .events import (
     InformationShared,
     MeetingHeld,
     MeetingMissed,
+    MaracActionsTaken,
+    MaracCaseLinked,
+    MaracOutcomeShared,
     MeetingScheduled,
     NeedNoticed,
     NoCooperationNeedDecided,
     PartnerCommunicationRecorded,
     ProtocolMigrated,
+    ServiceReferralMade,
     SituationReassessed,
     StageChanged,
     TaskOverdue,
@@ -104,6 +109,17 @@ class Case:
 
     ``state`` is the protocol state (``stage2_evaluate`` …), ``version`` the number of
     events so far, ``cycle`` the current TUKO cycle and ``past_cycles`` the earlier ones.
+
+    ``service_referrals`` lists the referrals to services made on the case (with consent
+    or on a legal basis). On a TUKO case, ``marac_links`` names the MARAC cases raised from
+    it and ``marac_outcomes`` the outcomes they shared with the network
+    (``marac_actions_taken``: which of their actions went into the plan).
+
+    A MARAC case (``protocol == "marac"``) uses the same fields for what they mean there:
+    ``client`` is the perpetrator, ``people_at_risk`` the victim (and children),
+    ``network`` the professionals working the MARAC case with the coordinator as its case
+    leader; ``marac`` holds its rounds of referral, conference and review
+    (:class:`~tuko_flow.MaracFile`). The TUKO-only fields keep their empty defaults.
     """
 
     case_id: str
@@ -124,6 +140,18 @@ class Case:
     past_cycles: tuple[Cycle, ...] = ()
     next_meeting_at: datetime | None = None
     missed_meetings: tuple[datetime, ...] = ()
+    service_referrals: tuple[ServiceReferralMade, ...] = ()
+    marac_links: tuple[MaracCaseLinked, ...] = ()
+    marac_outcomes: tuple[MaracOutcomeShared, ...] = ()
+    marac_actions_taken: tuple[MaracActionsTaken, ...] = ()
+    marac: MaracFile | None = None
+
+    def marac_outcome(self, marac_case_id: str) -> MaracOutcomeShared | None:
+        """The latest outcome a linked MARAC case shared with this case, or ``None``."""
+        for outcome in reversed(self.marac_outcomes):
+            if outcome.marac_case_id == marac_case_id:
+                return outcome
+        return None
 
     def member(self, member_id: str) -> NetworkMember | None:
         """The network member with this id, or ``None``."""
@@ -305,8 +333,40 @@ def _task_overdue(d: CaseDraft, e: TaskOverdue) -> None:
     d.set_cycle(overdue_tasks=(*d.cycle("overdue_tasks"), (e.task_id, e.due_on)))
 
 
+def _service_referral_made(d: CaseDraft, e: ServiceReferralMade) -> None:
+    d.set(service_referrals=(*d.get("service_referrals"), e))
+
+
+def _marac_case_linked(d: CaseDraft, e: MaracCaseLinked) -> None:
+    d.set(marac_links=(*d.get("marac_links"), e))
+
+
+def _marac_outcome_shared(d: CaseDraft, e: MaracOutcomeShared) -> None:
+    d.set(marac_outcomes=(*d.get("marac_outcomes"), e))
+
+
+def _marac_actions_taken(d: CaseDraft, e: MaracActionsTaken) -> None:
+    d.set(marac_actions_taken=(*d.get("marac_actions_taken"), e))
+
+
 def _protocol_migrated(d: CaseDraft, e: ProtocolMigrated) -> None:
     d.set(protocol_version=e.to_version, state=e.to_state)
+
+
+def _service_referral_made(d: CaseDraft, e: ServiceReferralMade) -> None:
+    d.set(service_referrals=(*d.get("service_referrals"), e))
+
+
+def _marac_case_linked(d: CaseDraft, e: MaracCaseLinked) -> None:
+    d.set(marac_links=(*d.get("marac_links"), e))
+
+
+def _marac_outcome_shared(d: CaseDraft, e: MaracOutcomeShared) -> None:
+    d.set(marac_outcomes=(*d.get("marac_outcomes"), e))
+
+
+def _marac_actions_taken(d: CaseDraft, e: MaracActionsTaken) -> None:
+    d.set(marac_actions_taken=(*d.get("marac_actions_taken"), e))
 
 
 #: Appliers for the events every protocol shares.
@@ -319,6 +379,11 @@ CORE_APPLIERS: Mapping[type[Event], Applier] = {
     MeetingMissed: _meeting_missed,
     TaskOverdue: _task_overdue,
     ProtocolMigrated: _protocol_migrated,
+    # referrals to services, and the facts one case tells another (TUKO <-> MARAC)
+    ServiceReferralMade: _service_referral_made,
+    MaracCaseLinked: _marac_case_linked,
+    MaracOutcomeShared: _marac_outcome_shared,
+    MaracActionsTaken: _marac_actions_taken,
 }
 
 

@@ -7,15 +7,17 @@ Everything an agency may want to tune is data here, loadable from a plain mappin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 import cattrs
 
+from ._marac_values import RepeatAnchor, Service
 from .errors import ConfigurationError
 from .rules._competence import CompetenceTable
 from .rules._matrix import RiskNeedMatrix
+from .rules.dash import Thresholds
 
 #: The network the seed names (seed 000, "WHO?"): probation officer (case leader), prison
 #: staff, local municipality, mental health, addiction and social workers, police, NGOs
@@ -34,6 +36,8 @@ DEFAULT_AGENCIES: tuple[str, ...] = (
     "child_protection",
     "health",
     "ngo",
+    "prosecutor",
+    "perpetrator_services",
     "client",
 )
 
@@ -94,6 +98,91 @@ class Timeframes:
         return f"{self.normal_max_weeks} weeks"
 
 
+def _working_days_after(start: date, days: int, holidays: frozenset[date]) -> date:
+    """The date ``days`` working days (Monday to Friday, not a holiday) after ``start``."""
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5 and current not in holidays:
+            left -= 1
+    return current
+
+
+@attrs.frozen(kw_only=True)
+class MaracConfig:
+    """How one MARAC works: every value that differs between areas (shared/DOMAIN.md).
+
+    * ``coordinator_agency``: the agency whose member coordinates the MARAC and receives
+      referrals (in Estonia victim support, run by the Social Insurance Board);
+      ``advocate_agencies``: agencies whose members can be a victim's independent advocate.
+    * ``thresholds``: the DASH referral thresholds (visible high risk, potential
+      escalation), :class:`tuko_flow.rules.dash.Thresholds`.
+    * ``repeat_window_days`` and ``repeat_anchor``: a new incident within this many days of
+      the last referral (or the last discussion) is a repeat; ``repeat_requires_criminal``
+      keeps the older definition, under which only criminal behaviour counted.
+    * ``conference_within_days``: a referral is discussed at a conference within this many
+      days; ``minutes_within_working_days``: the minutes follow within this many working
+      days (Monday to Friday, less ``holidays``).
+    * ``legal_basis``: the basis on which high-risk information is shared without consent.
+    """
+
+    coordinator_agency: str = "victim_support"
+    advocate_agencies: tuple[str, ...] = attrs.field(
+        default=("victim_support", "womens_support_centre"), converter=lambda v: _names(v)
+    )
+    thresholds: Thresholds = attrs.field(factory=Thresholds)
+    repeat_window_days: int = 365
+    repeat_anchor: RepeatAnchor = attrs.field(
+        default=RepeatAnchor.LAST_REFERRAL, converter=lambda v: RepeatAnchor(v)
+    )
+    repeat_requires_criminal: bool = False
+    conference_within_days: int = 28
+    minutes_within_working_days: int = 3
+    holidays: tuple[date, ...] = ()
+    legal_basis: str = "Victim Support Act § 10"
+
+    def __attrs_post_init__(self) -> None:
+        problems = [
+            f"marac: {key} is {getattr(self, key)!r}; it must be a whole number >= 1"
+            for key in ("repeat_window_days", "conference_within_days", "minutes_within_working_days")
+            if not isinstance(getattr(self, key), int)
+            or isinstance(getattr(self, key), bool)
+            or getattr(self, key) < 1
+        ]
+        if not isinstance(self.legal_basis, str) or not self.legal_basis.strip():
+            problems.append("marac: legal_basis must be non-empty text")
+        if not self.advocate_agencies:
+            problems.append("marac: advocate_agencies must name at least one agency")
+        if problems:
+            raise ConfigurationError(problems)
+
+    def minutes_due(self, conference_at: datetime) -> date:
+        """The last day the minutes of a conference held at ``conference_at`` may go out."""
+        return _working_days_after(
+            conference_at.date(), self.minutes_within_working_days, frozenset(self.holidays)
+        )
+
+    def problems(self, agencies: tuple[str, ...], where: str = "marac") -> list[str]:
+        """Problems with this MARAC's agencies, given the configured agencies."""
+        out = []
+        if self.coordinator_agency not in agencies:
+            out.append(f"{where}: coordinator_agency {self.coordinator_agency!r} is not one of the agencies")
+        for a in self.advocate_agencies:
+            if a not in agencies:
+                out.append(f"{where}: advocate agency {a!r} is not one of the agencies")
+        return out
+
+
+#: Services a person is referred to without consent, and the legal basis recorded.
+DEFAULT_CONSENT_EXEMPT: Mapping[str, str] = {
+    Service.CHILD_WELFARE.value: (
+        "Child Protection Act: when children are involved, whether present at the incident "
+        "or not, the case is referred to the child-welfare specialist without seeking consent"
+    ),
+}
+
+
 @attrs.frozen(kw_only=True)
 class TukoConfig:
     """Everything about TUKO that is configuration rather than protocol.
@@ -107,6 +196,11 @@ class TukoConfig:
     * ``competence``: which agencies may own which task area.
     * ``timeframes``: how far ahead tasks may be due, in a crisis and otherwise.
     * ``missed_meeting_grace``: how long after an agreed meeting time it counts as missed.
+    * ``marac``: how the MARAC works (:class:`MaracConfig`); ``marac_areas``: a
+      :class:`MaracConfig` per named MARAC area where areas differ (a case names its area;
+      areas not listed use ``marac``).
+    * ``consent_exempt``: services a person is referred to without consent, each with the
+      legal basis recorded on the referral (default: the child-welfare specialist).
     """
 
     agencies: tuple[str, ...] = attrs.field(default=DEFAULT_AGENCIES, converter=_names)
@@ -116,6 +210,11 @@ class TukoConfig:
     competence: CompetenceTable = attrs.field(factory=CompetenceTable)
     timeframes: Timeframes = attrs.field(factory=Timeframes)
     missed_meeting_grace: timedelta = timedelta(days=1)
+    marac: MaracConfig = attrs.field(factory=MaracConfig)
+    marac_areas: Mapping[str, MaracConfig] = attrs.field(factory=dict, converter=dict)
+    consent_exempt: Mapping[str, str] = attrs.field(
+        factory=lambda: dict(DEFAULT_CONSENT_EXEMPT), converter=dict
+    )
     _agency_set: frozenset[str] = attrs.field(init=False, repr=False, eq=False, default=frozenset())
 
     @property
@@ -145,8 +244,27 @@ class TukoConfig:
             )
         if self.missed_meeting_grace < timedelta(0):
             problems.append("missed_meeting_grace: must not be negative")
+        # A MARAC's agencies are checked against ``agencies`` when a MARAC case is opened,
+        # so a TUKO-only configuration with its own agency list need not configure MARAC.
+        for area, marac in self.marac_areas.items():
+            if not isinstance(marac, MaracConfig):
+                problems.append(f"marac_areas[{area!r}]: {marac!r} is not a MaracConfig")
+            else:
+                problems.extend(marac.problems(self.agencies, f"marac_areas[{area!r}]"))
+        services = {s.value for s in Service}
+        for service, basis in self.consent_exempt.items():
+            if service not in services:
+                problems.append(
+                    f"consent_exempt: {service!r} is not a service (allowed: {', '.join(sorted(services))})"
+                )
+            if not isinstance(basis, str) or not basis.strip():
+                problems.append(f"consent_exempt[{service!r}]: the legal basis must be non-empty text")
         if problems:
             raise ConfigurationError(problems)
+
+    def marac_for(self, area: str) -> MaracConfig:
+        """The configuration of the MARAC in ``area`` (``marac`` unless the area has its own)."""
+        return self.marac_areas.get(area, self.marac)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TukoConfig:
@@ -157,6 +275,9 @@ class TukoConfig:
         """
         converter = cattrs.Converter(forbid_extra_keys=True)
         converter.register_structure_hook(timedelta, lambda v, _: timedelta(hours=float(v)))
+        converter.register_structure_hook(
+            date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v)
+        )
         converter.register_structure_hook_func(
             lambda t: t == tuple[str, ...], lambda v, _: _names(v)
         )

@@ -15,6 +15,11 @@ from ._values import TaskStatus
 from .events import MeetingMissed, TaskOverdue
 
 
+def tuko_deadlines(f: Firing) -> None:
+    """TUKO's deadline check (``Protocol.deadlines``): overdue plan tasks, missed meetings."""
+    emit_due(f, f.case, f.now, f.config)
+
+
 def emit_due(f: Firing, case: Case, now: datetime, config: TukoConfig) -> None:
     """Emit ``TaskOverdue`` / ``MeetingMissed`` for what is late and not reported yet."""
     today = now.date()

@@ -20,7 +20,6 @@ import structlog
 from ._case import Applier, Case, fold
 from ._clock import Clock, SystemClock
 from ._config import TukoConfig
-from ._deadlines import emit_due
 from ._machine import Firing, evaluate, fire, passes
 from ._protocol import Command, Protocol
 from ._snapshots import from_snapshot, to_snapshot
@@ -41,6 +40,7 @@ from .errors import (
 from .events import Event, StageChanged
 from .rules._base import RuleContext
 from .stages import TUKO
+from .stages.marac import MARAC
 from .stores import InMemoryEventStore, SQLiteEventStore
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ class Engine:
         :class:`~tuko_flow.stores.SQLiteEventStore` (default: a new in-memory store).
     :param clock: the only source of time (default: :class:`SystemClock`).
     :param config: agencies, risk-need matrix, competence table, timeframes.
-    :param protocols: the protocols this engine runs (default: TUKO only).
+    :param protocols: the protocols this engine runs (default: TUKO and MARAC; a case
+        can be in both at once, as a TUKO case and the MARAC case raised from it).
     :param logger: a structlog logger (default: ``structlog.get_logger("tuko_flow")``).
     :param snapshot_every: save a snapshot of a case each time its history grows past a
         multiple of this many events (``None``: never), so long histories load fast.
@@ -112,7 +113,7 @@ class Engine:
         *,
         clock: Clock | None = None,
         config: TukoConfig | None = None,
-        protocols: Iterable[Protocol] = (TUKO,),
+        protocols: Iterable[Protocol] = (TUKO, MARAC),
         logger: Any = None,
         snapshot_every: int | None = 100,
     ) -> None:
@@ -144,6 +145,7 @@ class Engine:
         self.snapshot_every = snapshot_every
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
+        self._parties: dict[str, tuple[str, str] | None] = {}
 
     # --- reading -----------------------------------------------------------------------
 
@@ -229,6 +231,28 @@ class Engine:
         """The ids of every case in the store."""
         return self.store.case_ids()
 
+    def marac_case_for(self, victim_ref: str, perpetrator_ref: str) -> str | None:
+        """The id of the MARAC case about this victim and perpetrator, or ``None``.
+
+        A MARAC case is kept per victim and perpetrator, so that a new incident between the
+        same two people is recognised as a repeat. The first call reads every case once;
+        later calls read only cases opened since (who a case is about never changes).
+        """
+        with self._lock:
+            known = dict(self._parties)
+        for cid in self.store.case_ids():
+            if cid not in known:
+                marac = self.case(cid).marac
+                known[cid] = (
+                    (marac.victim_ref, marac.perpetrator_ref) if marac is not None else None
+                )
+        with self._lock:
+            self._parties.update(known)
+        for cid, parties in known.items():
+            if parties == (victim_ref, perpetrator_ref):
+                return cid
+        return None
+
     def protocol_of(self, case: Case) -> Protocol:
         """The protocol (name and version) the case runs under."""
         try:
@@ -278,6 +302,7 @@ class Engine:
             state=protocol.initial,
             protocol=protocol,
         )
+        firing.reader = self
         try:
             protocol.intake_handler(firing)
         except ValidationError as exc:
@@ -289,7 +314,9 @@ class Engine:
         assert case is not None
         events = list(firing.events)
         case = self._run_automatic(protocol, case, actor, command.command_id, now, events)
-        return self._commit(case_id, events, 0, case, command.name, command.command_id, "")
+        case = self._commit(case_id, events, 0, case, command.name, command.command_id, "")
+        self._deliver(case_id, command.command_id, actor, now, firing.outbox)
+        return case
 
     def execute(self, case_id: str, command: Command, *, actor: Actor) -> Case:
         """Decide ``command`` for the case; store and return the new state.
@@ -337,6 +364,7 @@ class Engine:
         firing = Firing(
             case, command, actor, now, self.config, command.command_id, name, protocol=protocol
         )
+        firing.reader = self
         try:
             accepted = fire(protocol, firing)
         except ValidationError as exc:
@@ -368,9 +396,12 @@ class Engine:
             new_case = self._run_automatic(
                 protocol, new_case, actor, command.command_id, now, events
             )
-        return self._commit(
+        new_case = self._commit(
             case_id, events, case.version, new_case, name, command.command_id, case.state
         )
+        if firing.outbox:
+            self._deliver(case_id, command.command_id, actor, now, firing.outbox)
+        return new_case
 
     def check_deadlines(self, case_id: str | None = None) -> tuple[Event, ...]:
         """Record overdue plan tasks and missed meetings, as of the clock's time.
@@ -410,7 +441,8 @@ class Engine:
             "check_deadlines",
             protocol=protocol,
         )
-        emit_due(firing, case, now, self.config)
+        if protocol.deadlines is not None:
+            protocol.deadlines(firing)
         if not firing.events:
             return ()
         new_case = fold(case, firing.events, self._appliers)
@@ -503,6 +535,51 @@ class Engine:
             f"case {case.case_id!r}: automatic transitions did not settle after "
             f"{_MAX_AUTO_STEPS} steps"
         )
+
+    def _deliver(
+        self,
+        source: str,
+        command_id: str,
+        actor: Actor,
+        now: Any,
+        outbox: Sequence[tuple[str, type[Event], dict[str, Any]]],
+    ) -> None:
+        """Record on other cases what a stored command told them (``Firing.tell``).
+
+        Each fact gets a command id derived from the source command's, so re-sending the
+        source command, or two engines delivering at once, records it once. A target
+        changed concurrently is reloaded and the fact appended again.
+        """
+        for n, (target, event_type, fields) in enumerate(outbox, start=1):
+            derived = f"{command_id}>{source}#{n}"
+            for attempt in range(5):
+                if self.store.command_version(target, derived) is not None:
+                    break
+                case = self.case(target)
+                event = event_type(
+                    case_id=target,
+                    version=case.version + 1,
+                    occurred_at=now,
+                    actor=actor,
+                    command_id=derived,
+                    **fields,
+                )
+                new_case = fold(case, (event,), self._appliers)
+                assert new_case is not None
+                try:
+                    self._commit(
+                        target,
+                        (event,),
+                        case.version,
+                        new_case,
+                        f"record_{_snake(event_type.__name__)}",
+                        derived,
+                        case.state,
+                    )
+                    break
+                except ConcurrencyError:
+                    if attempt == 4:
+                        raise
 
     def _commit(
         self,
@@ -673,6 +750,10 @@ class Engine:
         )
 
 
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
 def _check_command(command: object, subject: str, case_id: str | None) -> None:
     if not isinstance(command, Command):
         raise ValidationError(
@@ -688,7 +769,7 @@ def _check_command(command: object, subject: str, case_id: str | None) -> None:
         )
 
 
-def replay(events: Iterable[Event], protocols: Iterable[Protocol] = (TUKO,)) -> Case:
+def replay(events: Iterable[Event], protocols: Iterable[Protocol] = (TUKO, MARAC)) -> Case:
     """Rebuild a case from its events alone (no store, no engine)."""
     appliers: dict[type[Event], Applier] = {}
     for p in protocols:

@@ -13,6 +13,7 @@ emitted events are applied, after they are stored.
 from __future__ import annotations
 
 import threading
+import typing
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from transitions import Machine
 
 from ._values import Actor, FieldProblem, Problems
-from .errors import RuleFailure, ValidationError
+from .errors import RuleFailure, TukoFlowError, ValidationError
 from .events import Event
 from .rules._base import Rule, RuleContext
 
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
     from ._protocol import Command, Handler, Protocol
 
 E = TypeVar("E", bound=Event)
+
+
+class CaseReader(typing.Protocol):
+    """What a handler may read beyond its own case (the :class:`~tuko_flow.Engine`)."""
+
+    def case(self, case_id: str) -> Case: ...
+
+    def marac_case_for(self, victim_ref: str, perpetrator_ref: str) -> str | None: ...
 
 
 class Firing(RuleContext):
@@ -46,6 +55,8 @@ class Firing(RuleContext):
         "command_id",
         "events",
         "failures",
+        "reader",
+        "outbox",
         "protocol",
         "state",
         "trigger",
@@ -79,6 +90,10 @@ class Firing(RuleContext):
         self.trigger = trigger
         self.events: list[Event] = []
         self.failures: tuple[RuleFailure, ...] = ()
+        #: How handlers read other cases (the engine sets itself here).
+        self.reader: CaseReader | None = None
+        #: Facts to record on other cases once this command is stored: (case id, type, fields).
+        self.outbox: list[tuple[str, type[Event], dict[str, Any]]] = []
 
     def emit(self, event_type: type[E], **fields: Any) -> E:
         """Create an event with the envelope filled in and add it to this command's batch."""
@@ -92,6 +107,27 @@ class Firing(RuleContext):
         )
         self.events.append(event)
         return event
+
+    def related(self, case_id: str) -> Case:
+        """Another case, as it is now (raises :class:`~tuko_flow.errors.CaseNotFound`)."""
+        return self._reader().case(case_id)
+
+    def marac_case_for(self, victim_ref: str, perpetrator_ref: str) -> str | None:
+        """The id of the MARAC case about these two people, or ``None``."""
+        return self._reader().marac_case_for(victim_ref, perpetrator_ref)
+
+    def _reader(self) -> CaseReader:
+        if self.reader is None:
+            raise TukoFlowError(f"command {self.trigger!r} cannot read other cases here")
+        return self.reader
+
+    def tell(self, case_id: str, event_type: type[Event], **fields: Any) -> None:
+        """Record ``event_type`` on another case once this command's events are stored.
+
+        The engine appends it to that case with a command id derived from this command's,
+        so a retried command never records it twice.
+        """
+        self.outbox.append((case_id, event_type, fields))
 
     def problems(self) -> Problems:
         """A fresh problem collector for this command's input."""

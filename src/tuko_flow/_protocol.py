@@ -60,6 +60,10 @@ class StateSpec:
 #: transition's domain events through the firing.
 Handler = Callable[["Firing"], None]
 
+#: A protocol's deadline check: given the firing of a deadline check, emits the events of
+#: everything overdue on ``firing.case`` at ``firing.now`` that was not reported before.
+Deadlines = Callable[["Firing"], None]
+
 
 @attrs.frozen(kw_only=True)
 class TransitionSpec:
@@ -214,6 +218,9 @@ class Protocol:
     intake: type[Command]
     intake_handler: Handler = attrs.field(repr=False)
     appliers: Mapping[type[Event], Applier] = attrs.field(factory=dict)
+    #: Finds what time has made overdue on a case of this protocol and emits it through
+    #: the firing (``Engine.check_deadlines``); ``None``: the protocol has no deadlines.
+    deadlines: Deadlines | None = attrs.field(default=None, repr=False)
 
     _index: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
 

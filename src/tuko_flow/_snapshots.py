@@ -18,7 +18,7 @@ from ._store import Snapshot
 from .events import Event, codec
 
 #: Bump when :class:`~tuko_flow.Case` (or anything it holds) changes shape.
-CASE_SCHEMA_VERSION = 1
+CASE_SCHEMA_VERSION = 2
 
 
 def _digest(text: str) -> str:

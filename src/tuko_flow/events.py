@@ -37,9 +37,41 @@ from ._values import (
     PlanTask,
     TaskStatus,
 )
+from ._marac_values import (
+    ActionReview,
+    AnswerRecord,
+    Consent,
+    MaracAction,
+    RepeatAnchor,
+    Service,
+    VictimNotice,
+)
 from .errors import SerializationError, TukoFlowError
+from .rules.dash import Finding, Thresholds
 
 __all__ = [
+    "ActionPlanAgreed",
+    "ActionsReviewed",
+    "AdvocateOffered",
+    "ConferenceHeld",
+    "ConferenceOverdue",
+    "IncidentReported",
+    "MaracActionsTaken",
+    "MaracCaseClosed",
+    "MaracCaseLinked",
+    "MaracCaseOpened",
+    "MaracInformationShared",
+    "MaracOutcomeShared",
+    "MaracReferralMade",
+    "MinutesCirculated",
+    "MinutesOverdue",
+    "NotReferredDecided",
+    "ReferralAccepted",
+    "ReferralReceived",
+    "ReferralReturned",
+    "ReferralRoundStarted",
+    "RiskAssessed",
+    "ServiceReferralMade",
     "CaseClosed",
     "CaseOpened",
     "CommonAssessmentRecorded",
@@ -296,6 +328,254 @@ class MeetingMissed(Event):
     """An agreed network meeting time passed (plus the grace period) with no meeting held."""
 
     meeting_at: datetime
+
+
+# --- referrals to services (TUKO and MARAC) --------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ServiceReferralMade(Event):
+    """A person was referred to a service: with their ``consent``, or without it on a
+    ``legal_basis`` (children always go to the child-welfare specialist)."""
+
+    service: Service
+    person_ref: str
+    referred_by: str
+    consent: Consent | None
+    legal_basis: str | None
+
+
+# --- MARAC: risk identification and referral --------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class MaracCaseOpened(Event):
+    """A MARAC case was opened for one victim and one perpetrator, in one MARAC ``area``;
+    ``linked_case`` is the TUKO case it was raised from, if any."""
+
+    area: str
+    victim_ref: str
+    perpetrator_ref: str
+    linked_case: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ReferralRoundStarted(Event):
+    """A new round began on a resting MARAC case (a new incident or a new assessment);
+    earlier rounds stay in the history."""
+
+    round: int
+
+
+@attrs.frozen(kw_only=True)
+class RiskAssessed(Event):
+    """A risk assessment was recorded: a checklist's answers and its scoring, or a TUKO
+    common assessment's finding (``instrument`` says which). ``findings`` holds one
+    finding per referral criterion, met or not, with the reason."""
+
+    instrument: str
+    instrument_version: str
+    answers: tuple[AnswerRecord, ...]
+    question_count: int
+    yes_count: int
+    findings: tuple[Finding, ...]
+    thresholds: Thresholds
+    incidents: int
+    children_in_household: bool
+    professional_judgement: str | None
+    from_case: str | None
+
+
+@attrs.frozen(kw_only=True)
+class IncidentReported(Event):
+    """A new incident between the same victim and perpetrator was reported.
+
+    ``repeat`` flags it as a repeat (within ``window_days`` of ``anchor_at``, the last
+    referral or discussion): it must be referred back whatever the threshold. ``reason``
+    says why it is, or is not, a repeat.
+    """
+
+    occurred_on: date
+    kind: str
+    criminal: bool
+    repeat: bool
+    window_days: int
+    anchor: RepeatAnchor
+    anchor_at: datetime | None
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class NotReferredDecided(Event):
+    """The assessing professional decided not to refer the case to MARAC, with reasons."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class MaracReferralMade(Event):
+    """The case was referred to MARAC by ``referring_agency``, on ``criteria``, with the
+    latest risk assessment attached; the victim was told where safe (``victim_notice``).
+    ``legal_basis`` is the basis on which the information travels without consent."""
+
+    round: int
+    referring_agency: str
+    criteria: tuple[str, ...]
+    repeat: bool
+    assessment_version: int | None
+    victim_notice: VictimNotice
+    legal_basis: str
+
+
+@attrs.frozen(kw_only=True)
+class ReferralReceived(Event):
+    """The MARAC coordinator received the referral."""
+
+    round: int
+
+
+@attrs.frozen(kw_only=True)
+class ReferralAccepted(Event):
+    """The coordinator put the case on the list for the conference at ``conference_at``."""
+
+    round: int
+    conference_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class ReferralReturned(Event):
+    """The coordinator returned the referral to the referring agency, with the reason."""
+
+    round: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class AdvocateOffered(Event):
+    """The high-risk victim was offered an independent advocate (``advocate``: the network
+    member who is the advocate); ``accepted`` records the victim's answer."""
+
+    advocate: str
+    accepted: bool
+
+
+# --- MARAC: conferences and action plans ---------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ConferenceHeld(Event):
+    """A MARAC conference discussed the case: when, which agencies were present, and who
+    represented the victim (their advocate; the victim is not present). ``review`` is true
+    for a conference that reviewed the actions of an earlier one."""
+
+    round: int
+    held_at: datetime
+    agencies_present: tuple[str, ...]
+    victim_represented_by: str
+    review: bool
+    legal_basis: str
+
+
+@attrs.frozen(kw_only=True)
+class ActionPlanAgreed(Event):
+    """The conference agreed actions, each owned by one agency."""
+
+    round: int
+    actions: tuple[MaracAction, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ActionsReviewed(Event):
+    """A conference reviewed earlier actions: done, prevented by circumstances, not done,
+    or still in progress."""
+
+    round: int
+    reviews: tuple[ActionReview, ...]
+
+
+@attrs.frozen(kw_only=True)
+class MinutesCirculated(Event):
+    """The minutes of the conference held at ``conference_at`` went to ``recipients``
+    (agencies)."""
+
+    round: int
+    conference_at: datetime
+    recipients: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class MaracInformationShared(Event):
+    """An agency shared information with the MARAC's agencies; high-risk information
+    travels on ``legal_basis`` (Victim Support Act § 10), not on consent."""
+
+    from_agency: str
+    to_agencies: tuple[str, ...]
+    information: Information
+    legal_basis: str
+    consent: bool
+
+
+@attrs.frozen(kw_only=True)
+class MaracCaseClosed(Event):
+    """The case was closed from MARAC, with the reason."""
+
+    round: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ConferenceOverdue(Event):
+    """The referral was not discussed at a conference within the MARAC's timescale."""
+
+    round: int
+    due_by: datetime
+
+
+@attrs.frozen(kw_only=True)
+class MinutesOverdue(Event):
+    """The minutes of a conference were not circulated within the MARAC's timescale."""
+
+    round: int
+    conference_at: datetime
+    due_on: date
+
+
+# --- TUKO and MARAC linked --------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class MaracCaseLinked(Event):
+    """A MARAC case was raised from this TUKO case."""
+
+    marac_case_id: str
+    area: str
+    victim_ref: str
+
+
+@attrs.frozen(kw_only=True)
+class MaracOutcomeShared(Event):
+    """A linked MARAC case's outcome reached this TUKO case's network: its state, the
+    latest conference and the action plan with the review findings, shared on
+    ``legal_basis`` (never with the client)."""
+
+    marac_case_id: str
+    round: int
+    marac_state: str
+    conference_at: datetime | None
+    actions: tuple[MaracAction, ...]
+    reviews: tuple[ActionReview, ...]
+    legal_basis: str
+
+
+@attrs.frozen(kw_only=True)
+class MaracActionsTaken(Event):
+    """The case leader took a MARAC case's actions owned by network agencies into the
+    risk-reduction plan: ``taken`` pairs action ids with task ids; ``not_taken`` says
+    which actions were left out and why (their agency is not in the network)."""
+
+    marac_case_id: str
+    taken: tuple[tuple[str, str], ...]
+    not_taken: tuple[tuple[str, str], ...]
 
 
 # --- serialization --------------------------------------------------------------------

@@ -11,10 +11,14 @@
 
 from __future__ import annotations
 
+from .._deadlines import tuko_deadlines
 from .._protocol import Protocol
+from ..rules.referrals import REFERRAL_RULES
 from ..rules.tuko import TUKO_RULES
-from . import intake, stage1_notice, stage2_evaluate, stage3_plan, stage4_manage
+from . import intake, marac_link, stage1_notice, stage2_evaluate, stage3_plan, stage4_manage
+from .referrals import referral_transition
 from ._common import (
+    ACTIVE,
     AWAITING_NOTICE,
     CLOSED,
     CLOSED_NO_NEED,
@@ -46,9 +50,14 @@ TUKO = Protocol(
     "make a plan, Stage 4 coordinated case management.",
     states=tuple(s for m in _STAGES for s in m.STATES),
     initial=AWAITING_NOTICE,
-    transitions=tuple(t for m in _STAGES for t in m.TRANSITIONS),
-    rules=TUKO_RULES,
+    transitions=(
+        *(t for m in _STAGES for t in m.TRANSITIONS),
+        referral_transition(ACTIVE),
+        *marac_link.TRANSITIONS,
+    ),
+    rules={**TUKO_RULES, **REFERRAL_RULES},
     intake=intake.OpenCase,
     intake_handler=intake.open_case,
     appliers={k: v for m in _STAGES for k, v in m.APPLIERS.items()},
+    deadlines=tuko_deadlines,
 )

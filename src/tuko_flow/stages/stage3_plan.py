@@ -18,7 +18,7 @@ import attrs
 from .._case import Applier, CaseDraft, RiskReductionPlan, replace_plan
 from .._machine import Firing
 from .._protocol import Command, StateSpec, TransitionSpec
-from .._values import PlanTask
+from .._values import FieldProblem, PlanTask
 from ..errors import ValidationError
 from ..events import Event, MeetingScheduled, PlanDistributed, PlanDrafted, TaskAssigned
 from ._common import STAGE3, STAGE4, in_future
@@ -96,51 +96,72 @@ def _draft_plan(f: Firing) -> None:
     f.emit(MeetingScheduled, meeting_at=cmd.next_meeting_at)
 
 
+def task_problems(
+    f: Firing,
+    plan: RiskReductionPlan,
+    *,
+    task_id: str,
+    description: str,
+    area: str,
+    owner: str,
+    due_on: date,
+    prefix: str = "",
+) -> list[FieldProblem]:
+    """Every problem with a task for ``plan``: its shape, then the checks against the case
+    (a new id, an owner in the network with competence for the area, a due date within the
+    plan's timeframe). ``prefix`` is put before each field name."""
+    p = f.problems()
+    try:
+        PlanTask(task_id=task_id, description=description, area=area, owner=owner, due_on=due_on)
+    except ValidationError as exc:
+        p.items.extend(exc.problems)
+    bad = {problem.field for problem in p.items}
+    if "task_id" not in bad and plan.task(task_id) is not None:
+        p.add("task_id", f"{task_id!r} is already in the plan", "a new task id")
+    member = f.case.member(owner) if "owner" not in bad else None
+    if member is None and "owner" not in bad:
+        p.add("owner", f"{owner!r} is not in the case's network", ", ".join(f.case.member_ids))
+    competent = f.config.competence.agencies_for(area) if "area" not in bad else None
+    if competent is None and "area" not in bad:
+        p.add("area", f"{area!r} is not a task area", ", ".join(f.config.competence.areas))
+    elif competent is not None and member is not None and member.agency not in competent:
+        able = [m.member_id for m in f.case.network if m.agency in competent]
+        p.add(
+            "owner",
+            f"{owner!r} ({member.agency}) has no competence for {area!r}",
+            f"members of {', '.join(competent)}: {', '.join(able) or 'none in this network'}",
+        )
+    if "due_on" not in bad:
+        today = f.now.date()
+        latest = (f.now + f.config.timeframes.limit(crisis=plan.crisis)).date()
+        if due_on < today:
+            p.add("due_on", f"{due_on.isoformat()} is in the past", f"{today} to {latest}")
+        elif due_on > latest:
+            p.add(
+                "due_on",
+                f"{due_on.isoformat()} is beyond the plan's timeframe of "
+                f"{f.config.timeframes.describe(crisis=plan.crisis)}",
+                f"{today} to {latest}",
+            )
+    return [FieldProblem(prefix + x.field, x.problem, x.allowed) for x in p.items]
+
+
 def _assign_task(f: Firing) -> None:
     cmd = cast(AssignTask, f.command)
     plan = f.case.cycle.plan
     assert plan is not None  # guaranteed by the plan_drafted rule
-    p = f.problems()
     # The task's own shape first, then every check against the case: all problems at once.
-    try:
-        PlanTask(
+    f.reject(
+        task_problems(
+            f,
+            plan,
             task_id=cmd.task_id,
             description=cmd.description,
             area=cmd.area,
             owner=cmd.owner,
             due_on=cmd.due_on,
         )
-    except ValidationError as exc:
-        p.items.extend(exc.problems)
-    bad = {problem.field for problem in p.items}
-    if "task_id" not in bad and plan.task(cmd.task_id) is not None:
-        p.add("task_id", f"{cmd.task_id!r} is already in the plan", "a new task id")
-    owner = f.case.member(cmd.owner) if "owner" not in bad else None
-    if owner is None and "owner" not in bad:
-        p.add("owner", f"{cmd.owner!r} is not in the case's network", ", ".join(f.case.member_ids))
-    competent = f.config.competence.agencies_for(cmd.area) if "area" not in bad else None
-    if competent is None and "area" not in bad:
-        p.add("area", f"{cmd.area!r} is not a task area", ", ".join(f.config.competence.areas))
-    elif competent is not None and owner is not None and owner.agency not in competent:
-        able = [m.member_id for m in f.case.network if m.agency in competent]
-        p.add(
-            "owner",
-            f"{cmd.owner!r} ({owner.agency}) has no competence for {cmd.area!r}",
-            f"members of {', '.join(competent)}: {', '.join(able) or 'none in this network'}",
-        )
-    if "due_on" not in bad:
-        today = f.now.date()
-        latest = (f.now + f.config.timeframes.limit(crisis=plan.crisis)).date()
-        if cmd.due_on < today:
-            p.add("due_on", f"{cmd.due_on.isoformat()} is in the past", f"{today} to {latest}")
-        elif cmd.due_on > latest:
-            p.add(
-                "due_on",
-                f"{cmd.due_on.isoformat()} is beyond the plan's timeframe of "
-                f"{f.config.timeframes.describe(crisis=plan.crisis)}",
-                f"{today} to {latest}",
-            )
-    f.reject(p)
+    )
     task = PlanTask(
         task_id=cmd.task_id,
         description=cmd.description,
