@@ -275,6 +275,7 @@ def test_refusal_lists_the_commands_allowed_now(engine: Engine, clock: ManualClo
     assert set(refusal.allowed) == {
         "add_network_member",
         "notice_need",
+        "refer_to_service",
         "schedule_meeting",
         "hold_meeting",
     }
@@ -293,7 +294,7 @@ def test_command_not_allowed_in_state(engine: Engine, clock: ManualClock) -> Non
     assert refusal.command == "begin_case_management"
     assert refusal.rules == ("allowed_in_state",)
     assert "stage3_plan" in refusal.failures[0].reason
-    assert set(refusal.allowed) == {"notice_need", "add_network_member"}
+    assert set(refusal.allowed) == {"notice_need", "add_network_member", "refer_to_service"}
     assert "'awaiting_notice'" in str(refusal)
     assert engine.store.version("case-0001") == 1
 

@@ -42,6 +42,7 @@ OUTSIDER = Actor(agency="police", person="pol-999")
 EVERYONE = ("m-po", "m-pol", "m-vs", "m-cp")
 LEADER = "actor_is_case_leader"
 IN_NETWORK = "actor_in_network"
+MARAC_OUTCOME = "marac_outcome_received"
 
 
 def blocked(steps: NextSteps) -> dict[str, tuple[str, ...]]:
@@ -69,14 +70,18 @@ def test_awaiting_notice_for_leader_partner_and_outsider(
     leader = engine.next_steps(CASE, OFFICER)
     assert leader.state == "awaiting_notice"
     assert leader.case_id == CASE
-    assert set(leader.allowed) == {"notice_need", "add_network_member"}
+    assert set(leader.allowed) == {"notice_need", "add_network_member", "refer_to_service"}
     assert blocked(leader) == {}
     partner = engine.next_steps(CASE, POLICE)
-    assert partner.allowed == ("notice_need",)
+    assert set(partner.allowed) == {"notice_need", "refer_to_service"}
     assert blocked(partner) == {"add_network_member": (LEADER,)}
     outsider = engine.next_steps(CASE, OUTSIDER)
     assert outsider.allowed == ()
-    assert blocked(outsider) == {"notice_need": (IN_NETWORK,), "add_network_member": (LEADER,)}
+    assert blocked(outsider) == {
+        "notice_need": (IN_NETWORK,),
+        "add_network_member": (LEADER,),
+        "refer_to_service": (IN_NETWORK,),
+    }
 
 
 def test_stage2_before_the_meeting(engine: Engine, clock: ManualClock) -> None:
@@ -86,6 +91,7 @@ def test_stage2_before_the_meeting(engine: Engine, clock: ManualClock) -> None:
     assert set(leader.allowed) == {
         "add_network_member",
         "notice_need",
+        "refer_to_service",
         "schedule_meeting",
         "hold_meeting",
     }
@@ -97,7 +103,7 @@ def test_stage2_before_the_meeting(engine: Engine, clock: ManualClock) -> None:
         "decide_no_cooperation_needed": deciding,
     }
     partner = engine.next_steps(CASE, POLICE)
-    assert partner.allowed == ("notice_need",)  # a partner may still record what it noticed
+    assert set(partner.allowed) == {"notice_need", "refer_to_service"}  # a partner may still record what it noticed
     assert blocked(partner) == {
         "add_network_member": (LEADER,),
         "schedule_meeting": (LEADER,),
@@ -134,6 +140,7 @@ def test_stage3_before_the_plan(engine: Engine, clock: ManualClock) -> None:
     assert set(leader.allowed) == {
         "add_network_member",
         "notice_need",
+        "refer_to_service",
         "schedule_meeting",
         "draft_plan",
         "record_partner_communication",
@@ -142,6 +149,7 @@ def test_stage3_before_the_plan(engine: Engine, clock: ManualClock) -> None:
         "assign_task": ("plan_drafted",),
         "distribute_plan": ("plan_drafted", "plan_has_tasks", "next_meeting_agreed"),
         "begin_case_management": ("plan_sent_to_all_participants",),
+        "take_marac_actions": ("plan_drafted", MARAC_OUTCOME),
     }
 
 
@@ -153,6 +161,7 @@ def test_stage4_for_leader_and_partner(engine: Engine, clock: ManualClock) -> No
     assert set(leader.allowed) == {
         "add_network_member",
         "notice_need",
+        "refer_to_service",
         "schedule_meeting",
         "assign_task",
         "distribute_plan",
@@ -160,10 +169,11 @@ def test_stage4_for_leader_and_partner(engine: Engine, clock: ManualClock) -> No
         "record_partner_communication",
         "hold_review_meeting",
     }
-    assert blocked(leader) == {"close_case": closing}
+    assert blocked(leader) == {"close_case": closing, "take_marac_actions": (MARAC_OUTCOME,)}
     partner = engine.next_steps(CASE, POLICE)
     assert set(partner.allowed) == {
         "notice_need",
+        "refer_to_service",
         "record_task_progress",
         "record_partner_communication",
     }
@@ -174,6 +184,7 @@ def test_stage4_for_leader_and_partner(engine: Engine, clock: ManualClock) -> No
         "distribute_plan": (LEADER,),
         "hold_review_meeting": (LEADER,),
         "close_case": (LEADER, *closing),
+        "take_marac_actions": (LEADER, MARAC_OUTCOME),
     }
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
 from tuko_flow import (
+    MARAC,
     TUKO,
     CaseDraft,
     Client,
@@ -30,7 +32,7 @@ from tuko_flow.errors import (
     ValidationError,
 )
 from tuko_flow.events import CaseOpened, Event, StageChanged
-from tuko_flow.rules import Rule, RuleContext, rule
+from tuko_flow.rules import TUKO_RULES, Rule, RuleContext, rule
 from tuko_flow.stages import intake
 from tuko_flow.testing import OFFICER, POLICE, sample_intake
 
@@ -283,6 +285,7 @@ def test_tuko_builds_clean() -> None:
         intake=TUKO.intake,
         intake_handler=TUKO.intake_handler,
         appliers=TUKO.appliers,
+        deadlines=TUKO.deadlines,
     )
     assert rebuilt == TUKO
 
@@ -310,7 +313,7 @@ def test_every_tuko_rule_explains_itself(name: str) -> None:
     assert r.source.strip()
 
 
-@pytest.mark.parametrize("name", sorted(TUKO.rules))
+@pytest.mark.parametrize("name", sorted(TUKO_RULES))
 def test_every_tuko_rule_source_is_quoted_from_the_seed(name: str) -> None:
     """Every passage of a rule's source appears word for word in the seed text."""
     seed = _words(SEED_TEXT)
@@ -318,6 +321,33 @@ def test_every_tuko_rule_source_is_quoted_from_the_seed(name: str) -> None:
     assert passages
     for passage in passages:
         assert _words(passage) in seed, passage
+
+
+#: The source documents (seeds and the domain facts), beside the repository.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _shared_text() -> str:
+    files = [*sorted((SHARED / "seeds").glob("*.txt")), SHARED / "DOMAIN.md"]
+    return _words(" ".join(f.read_text(encoding="utf-8") for f in files))
+
+
+OTHER_RULES = sorted(
+    {**{n: r for n, r in TUKO.rules.items() if n not in TUKO_RULES}, **MARAC.rules}.items()
+)
+
+
+@pytest.mark.parametrize(("name", "r"), OTHER_RULES, ids=[n for n, _ in OTHER_RULES])
+def test_every_other_rule_quotes_its_sources_word_for_word(name: str, r: Rule) -> None:
+    """Rules beyond Stages 1-4 quote seeds or the domain facts in double quotes, verbatim."""
+    text = _shared_text()
+    quoted = re.findall(r'"([^"]+)"', r.source)
+    if name not in TUKO_RULES:
+        assert quoted or "DOMAIN.md" in r.source, r.source
+    for passage in quoted:
+        for part in re.split(r"\.\.\.|\u2026", passage):
+            if part.strip():
+                assert _words(part) in text, part
 
 
 def test_every_tuko_command_has_exactly_one_class() -> None:

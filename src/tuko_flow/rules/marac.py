@@ -143,6 +143,20 @@ def actions_reviewed(ctx: RuleContext) -> bool | str:
     )
 
 
+@rule(
+    "marac_outcome_received",
+    reason="no linked MARAC case has shared an action plan with this case yet",
+    source="Linked to MARAC (issue 3): MARAC actions owned by network agencies appear in the "
+    'TUKO risk-reduction plan. Seed 000: "Inspiration by the example of MAPPA and MARAC '
+    'models" / "Partners communicate with each other to keep each other informed."',
+)
+def marac_outcome_received(ctx: RuleContext) -> bool:
+    return any(o.actions for o in ctx.case.marac_outcomes)
+
+
+#: The rules a TUKO case uses for its link to MARAC, by name.
+LINK_RULES: dict[str, Rule] = {marac_outcome_received.name: marac_outcome_received}
+
 #: Every MARAC rule by name (``actor_in_network`` is shared with TUKO).
 MARAC_RULES: dict[str, Rule] = {
     r.name: r

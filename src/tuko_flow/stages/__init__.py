@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .._deadlines import tuko_deadlines
 from .._protocol import Protocol
+from ..rules.marac import LINK_RULES
 from ..rules.referrals import REFERRAL_RULES
 from ..rules.tuko import TUKO_RULES
 from . import intake, marac_link, stage1_notice, stage2_evaluate, stage3_plan, stage4_manage
@@ -55,7 +56,7 @@ TUKO = Protocol(
         referral_transition(ACTIVE),
         *marac_link.TRANSITIONS,
     ),
-    rules={**TUKO_RULES, **REFERRAL_RULES},
+    rules={**TUKO_RULES, **REFERRAL_RULES, **LINK_RULES},
     intake=intake.OpenCase,
     intake_handler=intake.open_case,
     appliers={k: v for m in _STAGES for k, v in m.APPLIERS.items()},
