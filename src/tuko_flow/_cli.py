@@ -31,6 +31,7 @@ import structlog
 
 from . import diagrams
 from ._cli_check import register as register_checks
+from ._cli_versions import register as register_versions
 from ._clock import ManualClock
 from ._demo import START, describe, run_demo
 from ._engine import Engine
@@ -52,6 +53,9 @@ EXAMPLES = """examples:
   tuko-flow verify --store cases.sqlite3      check every case's hash chain (exit 1 if broken)
   tuko-flow diagram --format dot              the protocol for Graphviz (dot -Tsvg)
   tuko-flow diagram --store cases.sqlite3 --case case-0001   ... with that case highlighted
+  tuko-flow diff tuko@1 team.mod:TUKO_V2 --store cases.sqlite3   changes; cases they strand
+  tuko-flow migrate --store cases.sqlite3 --to team.mod:TUKO_V2 --dry-run   plan, replay check
+  tuko-flow replay-check --store cases.sqlite3 --protocol team.mod:TUKO_V2
   tuko-flow diagram --protocol tuko@1 --format svg > tuko.svg   SVG (needs Graphviz's dot)
   tuko-flow diagram --update-docs docs        rewrite the <!-- diagram: SPEC FORMAT --> blocks
   tuko-flow validate                          check every shipped protocol (exit 1 on problems)
@@ -327,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     proto = sub.add_parser("protocol", help="print the TUKO protocol")
     proto.add_argument("--json", action="store_true", help="print it as JSON")
     proto.set_defaults(run=_protocol)
+    register_versions(sub)
     register_checks(sub)
     return parser
 

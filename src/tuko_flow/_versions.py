@@ -895,8 +895,10 @@ def _infer_trigger(
             )
             if t.emits and types[0] in t.emits and all(x in t.emits for x in types)
         ]
+        # the best explanation first: exactly these event types, then the same first event
+        exact = [t for t in found if set(t.emits) == set(types)]
         first = [t for t in found if t.emits[0] is types[0]]
-        for group in (found, first):
+        for group in (exact, first, found):
             if len({t.trigger for t in group}) == 1:
                 return group[0].trigger
     return None
@@ -1030,6 +1032,14 @@ class _Replayer:
                 trigger,
                 f"the case went to state {changed.to_state!r}, which the state map does not cover",
             )
+        for state, what in ((from_state, "was in"), (to_state, "went to")):
+            if state not in self.states.new_states:
+                raise _Diverged(
+                    first.version if what == "was in" else segment[-1].version,
+                    trigger,
+                    f"the case {what} state {state!r}, which {self.label} does not have "
+                    "(a state map can name its counterpart)",
+                )
         t = self.target.transition(trigger, from_state)
         if t is None:
             sources = self.target.sources_of(trigger)
