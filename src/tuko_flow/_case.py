@@ -30,11 +30,11 @@ from .events import (
     CycleStarted,
     Event,
     InformationShared,
-    MeetingHeld,
-    MeetingMissed,
     MaracActionsTaken,
     MaracCaseLinked,
     MaracOutcomeShared,
+    MeetingHeld,
+    MeetingMissed,
     MeetingScheduled,
     NeedNoticed,
     NoCooperationNeedDecided,
@@ -351,22 +351,6 @@ def _marac_actions_taken(d: CaseDraft, e: MaracActionsTaken) -> None:
 
 def _protocol_migrated(d: CaseDraft, e: ProtocolMigrated) -> None:
     d.set(protocol_version=e.to_version, state=e.to_state)
-
-
-def _service_referral_made(d: CaseDraft, e: ServiceReferralMade) -> None:
-    d.set(service_referrals=(*d.get("service_referrals"), e))
-
-
-def _marac_case_linked(d: CaseDraft, e: MaracCaseLinked) -> None:
-    d.set(marac_links=(*d.get("marac_links"), e))
-
-
-def _marac_outcome_shared(d: CaseDraft, e: MaracOutcomeShared) -> None:
-    d.set(marac_outcomes=(*d.get("marac_outcomes"), e))
-
-
-def _marac_actions_taken(d: CaseDraft, e: MaracActionsTaken) -> None:
-    d.set(marac_actions_taken=(*d.get("marac_actions_taken"), e))
 
 
 #: Appliers for the events every protocol shares.

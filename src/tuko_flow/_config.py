@@ -109,6 +109,16 @@ def _working_days_after(start: date, days: int, holidays: frozenset[date]) -> da
     return current
 
 
+def _anchor(value: str) -> RepeatAnchor:
+    try:
+        return RepeatAnchor(value)
+    except ValueError:
+        allowed = ", ".join(a.value for a in RepeatAnchor)
+        raise ConfigurationError(
+            [f"marac: repeat_anchor is {value!r}; allowed: {allowed}"]
+        ) from None
+
+
 @attrs.frozen(kw_only=True)
 class MaracConfig:
     """How one MARAC works: every value that differs between areas (shared/DOMAIN.md).
@@ -129,13 +139,11 @@ class MaracConfig:
 
     coordinator_agency: str = "victim_support"
     advocate_agencies: tuple[str, ...] = attrs.field(
-        default=("victim_support", "womens_support_centre"), converter=lambda v: _names(v)
+        default=("victim_support", "womens_support_centre"), converter=_names
     )
     thresholds: Thresholds = attrs.field(factory=Thresholds)
     repeat_window_days: int = 365
-    repeat_anchor: RepeatAnchor = attrs.field(
-        default=RepeatAnchor.LAST_REFERRAL, converter=lambda v: RepeatAnchor(v)
-    )
+    repeat_anchor: RepeatAnchor = attrs.field(default=RepeatAnchor.LAST_REFERRAL, converter=_anchor)
     repeat_requires_criminal: bool = False
     conference_within_days: int = 28
     minutes_within_working_days: int = 3
@@ -145,7 +153,11 @@ class MaracConfig:
     def __attrs_post_init__(self) -> None:
         problems = [
             f"marac: {key} is {getattr(self, key)!r}; it must be a whole number >= 1"
-            for key in ("repeat_window_days", "conference_within_days", "minutes_within_working_days")
+            for key in (
+                "repeat_window_days",
+                "conference_within_days",
+                "minutes_within_working_days",
+            )
             if not isinstance(getattr(self, key), int)
             or isinstance(getattr(self, key), bool)
             or getattr(self, key) < 1
@@ -167,7 +179,10 @@ class MaracConfig:
         """Problems with this MARAC's agencies, given the configured agencies."""
         out = []
         if self.coordinator_agency not in agencies:
-            out.append(f"{where}: coordinator_agency {self.coordinator_agency!r} is not one of the agencies")
+            out.append(
+                f"{where}: coordinator_agency {self.coordinator_agency!r} is not one of the "
+                "agencies"
+            )
         for a in self.advocate_agencies:
             if a not in agencies:
                 out.append(f"{where}: advocate agency {a!r} is not one of the agencies")
@@ -255,10 +270,13 @@ class TukoConfig:
         for service, basis in self.consent_exempt.items():
             if service not in services:
                 problems.append(
-                    f"consent_exempt: {service!r} is not a service (allowed: {', '.join(sorted(services))})"
+                    f"consent_exempt: {service!r} is not a service "
+                    f"(allowed: {', '.join(sorted(services))})"
                 )
             if not isinstance(basis, str) or not basis.strip():
-                problems.append(f"consent_exempt[{service!r}]: the legal basis must be non-empty text")
+                problems.append(
+                    f"consent_exempt[{service!r}]: the legal basis must be non-empty text"
+                )
         if problems:
             raise ConfigurationError(problems)
 

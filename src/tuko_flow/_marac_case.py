@@ -87,9 +87,7 @@ class MaracRound:
     def open_actions(self) -> tuple[MaracAction, ...]:
         """Actions with no final outcome yet (never reviewed, or still in progress)."""
         return tuple(
-            a
-            for a in self.actions
-            if (o := self.outcome(a.action_id)) is None or not o.final
+            a for a in self.actions if (o := self.outcome(a.action_id)) is None or not o.final
         )
 
     @property

@@ -157,7 +157,11 @@ class VictimNotice:
         else:
             p.text("reason", self.reason, max_len=2_000)
         if self.perpetrator_aware is not None and not isinstance(self.perpetrator_aware, bool):
-            p.add("perpetrator_aware", f"{self.perpetrator_aware!r} is not a bool", "True, False or None")
+            p.add(
+                "perpetrator_aware",
+                f"{self.perpetrator_aware!r} is not a bool",
+                "True, False or None",
+            )
         p.raise_if_any("VictimNotice")
 
 

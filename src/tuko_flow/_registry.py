@@ -40,7 +40,9 @@ def _version_key(version: str) -> tuple[tuple[int, str], ...]:
 def resolve_protocol(spec: str) -> Protocol:
     """The protocol named by ``spec`` (see the module docstring)."""
     if not isinstance(spec, str) or not spec.strip():
-        raise TukoFlowError(f"{spec!r} names no protocol (allowed: 'tuko', 'tuko@1', 'pkg.mod:NAME')")
+        raise TukoFlowError(
+            f"{spec!r} names no protocol (allowed: 'tuko', 'tuko@1', 'pkg.mod:NAME')"
+        )
     name, _, version = spec.strip().partition("@")
     if ":" in name:
         module_name, _, attr = name.partition(":")

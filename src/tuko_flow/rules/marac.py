@@ -96,7 +96,7 @@ def advocate_offered(ctx: RuleContext) -> bool:
     reason="children live in the household: the separate referral to the child-welfare "
     "specialist has not been recorded (MARAC never replaces child protection)",
     source='Seed 001, Data viii: "In cases involving children, whether or not the child was '
-    'present at the incident, consent will not be sought and the case will be referred to a '
+    "present at the incident, consent will not be sought and the case will be referred to a "
     'child welfare specialist." shared/DOMAIN.md: "MARAC never replaces child protection."',
 )
 def child_safeguarding_referred(ctx: RuleContext) -> bool:

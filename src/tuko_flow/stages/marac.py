@@ -84,8 +84,7 @@ STATES = (
     StateSpec(
         name=RETURNED,
         closed=True,
-        description="The coordinator returned the referral to the referring agency, with a "
-        "reason.",
+        description="The coordinator returned the referral to the referring agency, with a reason.",
     ),
     StateSpec(
         name=MARAC_CLOSED,

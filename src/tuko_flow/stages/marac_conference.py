@@ -115,19 +115,29 @@ def _meeting_problems(
     not_in_future(p, "held_at", held_at, f.now)
     current = marac_file(f.case).current
     last = current.last_conference
-    if isinstance(held_at, datetime) and held_at.tzinfo is not None and last is not None:
-        if held_at <= last.held_at:
-            p.add("held_at", "is not after the last conference", f"after {last.held_at.isoformat()}")
+    if (
+        isinstance(held_at, datetime)
+        and held_at.tzinfo is not None
+        and last is not None
+        and held_at <= last.held_at
+    ):
+        p.add("held_at", "is not after the last conference", f"after {last.held_at.isoformat()}")
     if p.sequence("agencies_present", agencies, "agency names"):
         assert isinstance(agencies, tuple)
         unknown = [a for a in agencies if a not in f.config.agency_set]
         if unknown:
-            p.add("agencies_present", f"unknown agencies: {', '.join(unknown)}", ", ".join(f.config.agencies))
+            p.add(
+                "agencies_present",
+                f"unknown agencies: {', '.join(unknown)}",
+                ", ".join(f.config.agencies),
+            )
         if not agencies:
             p.add("agencies_present", "is empty", "the agencies at the conference")
         coordinator = settings(f).coordinator_agency
         if agencies and coordinator not in agencies:
-            p.add("agencies_present", f"does not include {coordinator!r}", "the coordinator's agency")
+            p.add(
+                "agencies_present", f"does not include {coordinator!r}", "the coordinator's agency"
+            )
         if f.config.client_agency in agencies:
             p.add(
                 "agencies_present",
@@ -177,7 +187,11 @@ def _action_problems(
             )
         competent = f.config.competence.agencies_for(a.area)
         if competent is None:
-            p.add(f"{where}.area", f"{a.area!r} is not a task area", ", ".join(f.config.competence.areas))
+            p.add(
+                f"{where}.area",
+                f"{a.area!r} is not a task area",
+                ", ".join(f.config.competence.areas),
+            )
         elif a.agency not in competent:
             p.add(
                 f"{where}.agency",
@@ -185,7 +199,11 @@ def _action_problems(
                 ", ".join(competent),
             )
         if isinstance(held_at, datetime) and a.due_on < held_at.date():
-            p.add(f"{where}.due_on", f"{a.due_on.isoformat()} is before the conference", f"from {held_at.date()}")
+            p.add(
+                f"{where}.due_on",
+                f"{a.due_on.isoformat()} is before the conference",
+                f"from {held_at.date()}",
+            )
 
 
 def _share_outcome(f: Firing, events: Sequence[Event]) -> None:
@@ -271,7 +289,9 @@ def _review_actions(f: Firing) -> None:
             given.append(r.action_id)
         missing = [a for a in open_ids if a not in given]
         if missing:
-            p.add("reviews", f"no finding for {', '.join(missing)}", "a finding for every open action")
+            p.add(
+                "reviews", f"no finding for {', '.join(missing)}", "a finding for every open action"
+            )
     _action_problems(f, p, "new_actions", cmd.new_actions, cmd.agencies_present, cmd.held_at)
     f.reject(p)
     f.emit(
@@ -308,7 +328,11 @@ def _share_marac_information(f: Firing) -> None:
             p.add("to_agencies", "is empty", "one or more agencies")
         unknown = [a for a in cmd.to_agencies if a not in f.config.agency_set]
         if unknown:
-            p.add("to_agencies", f"unknown agencies: {', '.join(unknown)}", ", ".join(f.config.agencies))
+            p.add(
+                "to_agencies",
+                f"unknown agencies: {', '.join(unknown)}",
+                ", ".join(f.config.agencies),
+            )
         if f.config.client_agency in cmd.to_agencies:
             p.add(
                 "to_agencies",

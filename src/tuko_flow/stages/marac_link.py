@@ -63,7 +63,9 @@ def _take_marac_actions(f: Firing) -> None:
         p.add(
             "marac_case_id",
             f"no outcome of MARAC case {cmd.marac_case_id!r} has reached this case",
-            ", ".join(linked) + " (after their conference)" if linked else "no MARAC case is linked",
+            ", ".join(linked) + " (after their conference)"
+            if linked
+            else "no MARAC case is linked",
         )
         f.reject(p)
     assert outcome is not None

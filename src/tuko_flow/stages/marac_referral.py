@@ -26,8 +26,15 @@ from .._machine import Firing
 from .._marac_case import MaracFile, MaracRound
 from .._marac_values import AnswerRecord, RepeatAnchor, VictimNotice
 from .._protocol import Command, TransitionSpec
-from .._values import Actor, Client, HarmProbability, NetworkMember, PersonAtRisk, Relation
-from .._values import _to_tuple
+from .._values import (
+    Actor,
+    Client,
+    HarmProbability,
+    NetworkMember,
+    PersonAtRisk,
+    Relation,
+    _to_tuple,
+)
 from ..errors import ConfigurationError, TukoFlowError, ValidationError
 from ..events import (
     AdvocateOffered,
@@ -214,9 +221,7 @@ def _assessment_from_checklist(
     try:
         result = score(checklist, thresholds)
     except ValidationError as exc:
-        p.items.extend(
-            attrs.evolve(x, field=f"{field}.{x.field}") for x in exc.problems
-        )
+        p.items.extend(attrs.evolve(x, field=f"{field}.{x.field}") for x in exc.problems)
         f.reject(p)
         raise  # pragma: no cover - reject raised
     except ConfigurationError as exc:
@@ -326,7 +331,11 @@ def open_marac_case(f: Firing) -> None:
         p.add("network", f"member ids used twice: {', '.join(dupes)}", "unique member ids")
     for i, m in enumerate(network):
         if m.agency not in cfg.agency_set:
-            p.add(f"network[{i}].agency", f"{m.agency!r} is not a known agency", ", ".join(cfg.agencies))
+            p.add(
+                f"network[{i}].agency",
+                f"{m.agency!r} is not a known agency",
+                ", ".join(cfg.agencies),
+            )
     marac_cfg = cfg.marac_for(cmd.area) if isinstance(cmd.area, str) else cfg.marac
     leaders = [m for m in network if m.case_leader]
     if len(leaders) != 1 or leaders[0].agency != marac_cfg.coordinator_agency:
@@ -352,8 +361,7 @@ def open_marac_case(f: Firing) -> None:
     if existing is not None:
         p.add(
             "case_id",
-            f"MARAC case {existing!r} already holds the referrals for this victim and "
-            "perpetrator",
+            f"MARAC case {existing!r} already holds the referrals for this victim and perpetrator",
             f"report the new incident or assessment on {existing!r} (report_incident, "
             "record_risk_assessment), so a repeat is recognised",
         )
@@ -426,7 +434,13 @@ def open_marac_case(f: Firing) -> None:
     if assessment is not None:
         f.emit(RiskAssessed, **assessment)
     if tuko is not None:
-        f.tell(tuko.case_id, MaracCaseLinked, marac_case_id=cmd.case_id, area=cmd.area, victim_ref=victim_ref)
+        f.tell(
+            tuko.case_id,
+            MaracCaseLinked,
+            marac_case_id=cmd.case_id,
+            area=cmd.area,
+            victim_ref=victim_ref,
+        )
 
 
 def _new_round_if_resting(f: Firing) -> None:
@@ -496,7 +510,9 @@ def _report_incident(f: Firing) -> None:
     if not isinstance(cmd.occurred_on, date) or isinstance(cmd.occurred_on, datetime):
         p.add("occurred_on", f"{cmd.occurred_on!r} is not a date", "a datetime.date")
     elif cmd.occurred_on > f.now.date():
-        p.add("occurred_on", f"{cmd.occurred_on.isoformat()} is in the future", f"by {f.now.date()}")
+        p.add(
+            "occurred_on", f"{cmd.occurred_on.isoformat()} is in the future", f"by {f.now.date()}"
+        )
     p.ref("kind", cmd.kind)
     if not isinstance(cmd.criminal, bool):
         p.add("criminal", f"{cmd.criminal!r} is not a bool", "True or False")
@@ -522,7 +538,11 @@ def _refer_to_marac(f: Firing) -> None:
     cmd = cast(ReferToMarac, f.command)
     p = f.problems()
     if not isinstance(cmd.victim_notice, VictimNotice):
-        p.add("victim_notice", f"{cmd.victim_notice!r} is not a VictimNotice", "tuko_flow.VictimNotice")
+        p.add(
+            "victim_notice",
+            f"{cmd.victim_notice!r} is not a VictimNotice",
+            "tuko_flow.VictimNotice",
+        )
     f.reject(p)
     current = marac_file(f.case).current
     f.emit(
@@ -586,7 +606,9 @@ def _offer_advocate(f: Firing) -> None:
     agencies = settings(f).advocate_agencies
     able = [m.member_id for m in f.case.network if m.agency in agencies]
     if member is None:
-        p.add("advocate", f"{cmd.advocate!r} is not in the case's network", ", ".join(able) or "none")
+        p.add(
+            "advocate", f"{cmd.advocate!r} is not in the case's network", ", ".join(able) or "none"
+        )
     elif member.agency not in agencies:
         p.add(
             "advocate",
