@@ -120,6 +120,18 @@ def test_update_docs_rewrites_marked_blocks(
     assert "is current" in capsys.readouterr().out
 
 
+def test_markers_inside_code_blocks_are_examples(tmp_path: Path) -> None:
+    """A marker shown inside a fenced code block (documenting the syntax) is left alone."""
+    page = tmp_path / "howto.md"
+    text = (
+        "How to mark a diagram:\n\n````text\n<!-- diagram: tuko@1 mermaid -->\n"
+        "```mermaid\n(generated)\n```\n<!-- /diagram -->\n````\n"
+    )
+    page.write_text(text, encoding="utf-8")
+    assert update_docs(tmp_path) == []
+    assert page.read_text(encoding="utf-8") == text
+
+
 @pytest.mark.parametrize(
     ("page", "message"),
     [

@@ -3,7 +3,8 @@
 Each ``docs/*.md`` file (and ``README.md``) has its ```python blocks run in order in one
 fresh namespace, so a reader can copy the blocks of a page one after the other and they
 work. The Mermaid diagram in ``docs/architecture.md`` must equal the one generated from
-``tuko_flow.TUKO``; the module map there must name every module under ``src/tuko_flow``.
+``tuko_flow.TUKO``, and every block between ``<!-- diagram: SPEC FORMAT -->`` markers in
+``docs/`` must be current; the module map must name every module under ``src/tuko_flow``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ def test_mermaid_diagram_matches_the_protocol() -> None:
     # ... and, drawn independently here, every transition is on it
     for line in mermaid_state_diagram(TUKO).strip().splitlines():
         assert line in diagrams[0][1], line
+
+
+def test_marked_diagrams_are_current() -> None:
+    """Every `<!-- diagram: SPEC FORMAT -->` block in docs/ is what the library draws now."""
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    assert "<!-- diagram: tuko@1 mermaid -->" in text
+    stale = [str(p.relative_to(ROOT)) for p in tuko_diagrams.update_docs(DOCS, write=False)]
+    assert not stale, f"stale diagrams in {stale}: run `uv run tuko-flow diagram --update-docs`"
 
 
 def test_mermaid_generator_covers_every_transition() -> None:

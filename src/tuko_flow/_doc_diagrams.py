@@ -10,7 +10,8 @@ A page marks a diagram like this::
 
 The opening marker names the protocol (any spec :func:`~tuko_flow._registry.resolve_protocol`
 accepts) and the format (``mermaid`` or ``dot``); everything up to the closing marker is
-replaced by the generated diagram in a fenced block.
+replaced by the generated diagram in a fenced block. Markers inside fenced code blocks
+(examples of the syntax, like the one above) are left alone.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .errors import TukoFlowError
 
 _OPEN = re.compile(r"^\s*<!--\s*diagram:\s*(?P<args>.*?)\s*-->\s*$")
 _CLOSE = re.compile(r"^\s*<!--\s*/diagram\s*-->\s*$")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
 #: The formats a marker may ask for, and the fence language each is written in.
 FORMATS: dict[str, Callable[[Protocol], str]] = {"mermaid": mermaid, "dot": dot}
@@ -44,6 +46,12 @@ def regenerate(text: str, source: str) -> str:
     i = 0
     while i < len(lines):
         line = lines[i]
+        fence = _FENCE.match(line)
+        if fence:  # copy a fenced code block as it is: markers in it are examples
+            end = _fence_end(lines, i, fence.group(1))
+            out.extend(lines[i:end])
+            i = end
+            continue
         if _CLOSE.match(line):
             raise TukoFlowError(f"{source}, line {i + 1}: <!-- /diagram --> without an opening")
         m = _OPEN.match(line)
@@ -75,6 +83,15 @@ def regenerate(text: str, source: str) -> str:
         out.extend([line, *block, lines[end]])
         i = end + 1
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def _fence_end(lines: list[str], start: int, fence: str) -> int:
+    """The index after the line closing the fence opened at ``start`` (or the end)."""
+    closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+    for i in range(start + 1, len(lines)):
+        if closing.match(lines[i]):
+            return i + 1
+    return len(lines)
 
 
 def update_pages(directory: Path, *, write: bool) -> list[Path]:
