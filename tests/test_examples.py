@@ -52,6 +52,15 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "MeetingMissed: the meeting agreed for 2026-01-13 09:00",
         "overdue tasks on record: ['t-1']",
     ),
+    "protocol_paths.py": (
+        # every TUKO state has a shortest path, ending where the seed's process ends
+        "shortest to awaiting_notice",
+        "shortest to stage4_manage",
+        "shortest to closed",
+        "5. share_information",
+        "replayed on the engine: ok; final state: stage4_manage",
+        "uncovered: 0",
+    ),
     "custom_config.py": (
         "offence categories: contact_sexual, stalking, domestic_violence, other_violence",
         "crisis timeframe: 7 days",

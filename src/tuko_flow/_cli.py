@@ -31,6 +31,7 @@ import structlog
 
 from . import diagrams
 from ._cli_check import register as register_checks
+from ._cli_paths import register as register_paths
 from ._cli_versions import register as register_versions
 from ._clock import ManualClock
 from ._demo import START, describe, run_demo
@@ -60,6 +61,7 @@ EXAMPLES = """examples:
   tuko-flow diagram --update-docs docs        rewrite the <!-- diagram: SPEC FORMAT --> blocks
   tuko-flow validate                          check every shipped protocol (exit 1 on problems)
   tuko-flow check examples/scenarios/*.toml   run scenario files (exit 1 if a step differs)
+  tuko-flow paths --kind cover                test paths covering every transition and rule outcome
 """
 
 
@@ -333,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     proto.set_defaults(run=_protocol)
     register_versions(sub)
     register_checks(sub)
+    register_paths(sub)
     return parser
 
 
