@@ -13,44 +13,75 @@ import attrs
 from hypothesis import strategies as st
 
 from tuko_flow import (
+    ActionOutcome,
+    ActionReview,
     Actor,
     Classification,
     Client,
     CommonAssessment,
+    Consent,
     HarmProbability,
     Information,
+    MaracAction,
     NetworkMember,
     PersonAtRisk,
     PlanTask,
     Relation,
+    RepeatAnchor,
+    Service,
     TaskStatus,
+    VictimNotice,
 )
+from tuko_flow._marac_values import ActionLeftOut, AnswerRecord
 from tuko_flow.events import (
+    ActionPlanAgreed,
+    ActionsReviewed,
+    AdvocateOffered,
     CaseClosed,
     CaseOpened,
     CommonAssessmentRecorded,
+    ConferenceHeld,
+    ConferenceOverdue,
     CooperationNeedDecided,
     CycleStarted,
     Event,
+    IncidentReported,
     InformationShared,
+    MaracActionsTaken,
+    MaracCaseClosed,
+    MaracCaseLinked,
+    MaracCaseOpened,
+    MaracInformationShared,
+    MaracOutcomeShared,
+    MaracReferralMade,
     MeetingHeld,
     MeetingMissed,
     MeetingScheduled,
+    MinutesCirculated,
+    MinutesOverdue,
     NeedAssumed,
     NeedNoticed,
     NetworkInformed,
     NetworkMemberAdded,
     NoCooperationNeedDecided,
+    NotReferredDecided,
     PartnerCommunicationRecorded,
     PlanDistributed,
     PlanDrafted,
     ProtocolMigrated,
+    ReferralAccepted,
+    ReferralReceived,
+    ReferralReturned,
+    ReferralRoundStarted,
+    RiskAssessed,
+    ServiceReferralMade,
     SituationReassessed,
     StageChanged,
     TaskAssigned,
     TaskOverdue,
     TaskProgressRecorded,
 )
+from tuko_flow.rules.dash import AnswerValue, Criterion, Finding, Thresholds
 
 #: The grammar of a reference, as tuko_flow documents it: 1-64 characters, letters,
 #: digits, '.', '_', ':' or '-', starting with a letter or digit.
@@ -137,6 +168,66 @@ plan_tasks = st.builds(
     owner=pseudonymous_refs("m"),
     due_on=dates,
 )
+
+
+# --- MARAC values -----------------------------------------------------------------------
+
+#: Non-empty text within the 2,000-character limit of MARAC value fields.
+short_text = st.text(min_size=1, max_size=120).filter(lambda s: s.strip() != "")
+
+marac_actions = st.builds(
+    MaracAction,
+    action_id=pseudonymous_refs("a"),
+    agency=refs,
+    description=short_text,
+    area=refs,
+    due_on=dates,
+)
+action_reviews = st.builds(
+    ActionReview,
+    action_id=pseudonymous_refs("a"),
+    outcome=st.sampled_from(ActionOutcome),
+    note=st.none() | short_text,
+)
+victim_notices = st.one_of(
+    st.builds(
+        VictimNotice,
+        safe=st.just(True),
+        how=short_text,
+        perpetrator_aware=st.none() | st.booleans(),
+    ),
+    st.builds(
+        VictimNotice,
+        safe=st.just(False),
+        reason=short_text,
+        perpetrator_aware=st.none() | st.booleans(),
+    ),
+)
+consents = st.builds(
+    Consent,
+    given_by=pseudonymous_refs("victim") | pseudonymous_refs("client"),
+    given_at=aware_datetimes(),
+    purpose=short_text,
+    granted=st.booleans(),
+)
+answer_records = st.builds(
+    AnswerRecord,
+    question=st.integers(min_value=1, max_value=24).map(lambda n: f"q{n}"),
+    value=st.sampled_from([v.value for v in AnswerValue]),
+    asked_by=refs.map(lambda r: f"police/{r}") | pseudonymous_refs("staff"),
+    asked_at=aware_datetimes(),
+    source=st.none() | pseudonymous_refs("record"),
+)
+findings = st.builds(Finding, st.sampled_from(Criterion), st.booleans(), short_text)
+thresholds = st.builds(
+    Thresholds,
+    visible_high_risk=st.integers(min_value=1, max_value=24),
+    escalation_incidents=st.integers(min_value=1, max_value=20),
+    escalation_window_days=st.integers(min_value=1, max_value=730),
+)
+_criteria = st.lists(
+    st.sampled_from([*(c.value for c in Criterion), "repeat"]), unique=True, max_size=4
+).map(tuple)
 
 _words = st.text(alphabet=string.ascii_lowercase + "_", min_size=1, max_size=30)
 _member_ids = st.lists(pseudonymous_refs("m"), max_size=5).map(tuple)
@@ -238,6 +329,138 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy] = {
     CaseClosed: _event(CaseClosed, summary=information, informed=_member_ids),
     TaskOverdue: _event(TaskOverdue, task_id=pseudonymous_refs("t"), due_on=dates),
     MeetingMissed: _event(MeetingMissed, meeting_at=aware_datetimes()),
+    # referrals to services (TUKO and MARAC)
+    ServiceReferralMade: _event(
+        ServiceReferralMade,
+        service=st.sampled_from(Service),
+        person_ref=pseudonymous_refs("victim") | pseudonymous_refs("child"),
+        referred_by=pseudonymous_refs("m"),
+        consent=st.none() | consents,
+        legal_basis=st.none() | short_text,
+    ),
+    # MARAC: risk identification and referral
+    MaracCaseOpened: _event(
+        MaracCaseOpened,
+        area=pseudonymous_refs("area"),
+        victim_ref=pseudonymous_refs("victim"),
+        perpetrator_ref=pseudonymous_refs("client"),
+        linked_case=st.none() | pseudonymous_refs("case"),
+    ),
+    ReferralRoundStarted: _event(ReferralRoundStarted, round=st.integers(2, 100)),
+    RiskAssessed: _event(
+        RiskAssessed,
+        instrument=_words,
+        instrument_version=st.integers(min_value=1, max_value=2100).map(str),
+        answers=st.lists(answer_records, max_size=4).map(tuple),
+        question_count=st.integers(min_value=0, max_value=40),
+        yes_count=st.integers(min_value=0, max_value=40),
+        findings=st.lists(findings, max_size=3).map(tuple),
+        thresholds=thresholds,
+        incidents=st.integers(min_value=0, max_value=50),
+        children_in_household=st.booleans(),
+        professional_judgement=st.none() | short_text,
+        from_case=st.none() | pseudonymous_refs("case"),
+    ),
+    IncidentReported: _event(
+        IncidentReported,
+        occurred_on=dates,
+        kind=_words,
+        criminal=st.booleans(),
+        repeat=st.booleans(),
+        window_days=st.integers(min_value=1, max_value=730),
+        anchor=st.sampled_from(RepeatAnchor),
+        anchor_at=st.none() | aware_datetimes(),
+        reason=short_text,
+    ),
+    NotReferredDecided: _event(NotReferredDecided, reason=short_text),
+    MaracReferralMade: _event(
+        MaracReferralMade,
+        round=st.integers(1, 100),
+        referring_agency=refs,
+        criteria=_criteria,
+        repeat=st.booleans(),
+        assessment_version=st.none() | _versions,
+        victim_notice=victim_notices,
+        legal_basis=short_text,
+    ),
+    ReferralReceived: _event(ReferralReceived, round=st.integers(1, 100)),
+    ReferralAccepted: _event(
+        ReferralAccepted, round=st.integers(1, 100), conference_at=aware_datetimes()
+    ),
+    ReferralReturned: _event(ReferralReturned, round=st.integers(1, 100), reason=short_text),
+    AdvocateOffered: _event(
+        AdvocateOffered, advocate=pseudonymous_refs("m"), accepted=st.booleans()
+    ),
+    # MARAC: conferences and action plans
+    ConferenceHeld: _event(
+        ConferenceHeld,
+        round=st.integers(1, 100),
+        held_at=aware_datetimes(),
+        agencies_present=st.lists(refs, min_size=1, max_size=5).map(tuple),
+        victim_represented_by=pseudonymous_refs("m"),
+        review=st.booleans(),
+        legal_basis=short_text,
+    ),
+    ActionPlanAgreed: _event(
+        ActionPlanAgreed,
+        round=st.integers(1, 100),
+        actions=st.lists(marac_actions, max_size=4).map(tuple),
+    ),
+    ActionsReviewed: _event(
+        ActionsReviewed,
+        round=st.integers(1, 100),
+        reviews=st.lists(action_reviews, max_size=4).map(tuple),
+    ),
+    MinutesCirculated: _event(
+        MinutesCirculated,
+        round=st.integers(1, 100),
+        conference_at=aware_datetimes(),
+        recipients=st.lists(refs, max_size=5).map(tuple),
+    ),
+    MaracInformationShared: _event(
+        MaracInformationShared,
+        from_agency=refs,
+        to_agencies=st.lists(refs, min_size=1, max_size=5).map(tuple),
+        information=information,
+        legal_basis=short_text,
+        consent=st.booleans(),
+    ),
+    MaracCaseClosed: _event(MaracCaseClosed, round=st.integers(1, 100), reason=short_text),
+    ConferenceOverdue: _event(
+        ConferenceOverdue, round=st.integers(1, 100), due_by=aware_datetimes()
+    ),
+    MinutesOverdue: _event(
+        MinutesOverdue,
+        round=st.integers(1, 100),
+        conference_at=aware_datetimes(),
+        due_on=dates,
+    ),
+    # TUKO and MARAC linked
+    MaracCaseLinked: _event(
+        MaracCaseLinked,
+        marac_case_id=pseudonymous_refs("marac"),
+        area=pseudonymous_refs("area"),
+        victim_ref=pseudonymous_refs("victim"),
+    ),
+    MaracOutcomeShared: _event(
+        MaracOutcomeShared,
+        marac_case_id=pseudonymous_refs("marac"),
+        round=st.integers(1, 100),
+        marac_state=_words,
+        conference_at=st.none() | aware_datetimes(),
+        actions=st.lists(marac_actions, max_size=4).map(tuple),
+        reviews=st.lists(action_reviews, max_size=4).map(tuple),
+        legal_basis=short_text,
+    ),
+    MaracActionsTaken: _event(
+        MaracActionsTaken,
+        marac_case_id=pseudonymous_refs("marac"),
+        taken=st.lists(pseudonymous_refs("a"), max_size=3).map(tuple),
+        not_taken=st.lists(
+            st.builds(ActionLeftOut, action_id=pseudonymous_refs("a"), reason=short_text),
+            max_size=3,
+        ).map(tuple),
+    ),
 }
 
 

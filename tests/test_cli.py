@@ -74,7 +74,7 @@ def test_demo_json_is_one_readable_event_per_line(capsys: pytest.CaptureFixture[
     by_case: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         by_case[event.case_id].append(event)
-    assert set(by_case) == {"case-0001", "case-0002"}
+    assert set(by_case) == {"case-0001", "case-0002", "marac-0001"}
     for case_id, history in by_case.items():
         assert isinstance(history[0], CaseOpened)
         assert [e.version for e in history] == list(range(1, len(history) + 1))
@@ -84,6 +84,15 @@ def test_demo_json_is_one_readable_event_per_line(capsys: pytest.CaptureFixture[
     first = replay(by_case["case-0001"])
     assert first.state == "stage1_notice"
     assert first.cycle.number == 2
+    assert [link.marac_case_id for link in first.marac_links] == ["marac-0001"]
+    assert first.marac_outcomes[-1].marac_state == "closed"
+    marac = replay(by_case["marac-0001"])
+    assert marac.protocol == "marac"
+    assert marac.state == "referred"
+    assert marac.marac is not None
+    assert [r.number for r in marac.marac.rounds] == [1, 2]
+    assert marac.marac.current.referral is not None
+    assert marac.marac.current.referral.criteria == ("repeat",)
     second = replay(by_case["case-0002"])
     assert second.always_assume_need is True
     assert second.state == "stage2_evaluate"

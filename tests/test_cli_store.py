@@ -30,14 +30,15 @@ def test_demo_refuses_to_overwrite_an_existing_store(
     assert "exists already" in capsys.readouterr().err
 
 
-def test_cases_lists_both_demo_cases(demo_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cases_lists_every_demo_case(demo_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`cases --json` lists each case with its protocol, state, cycle and version."""
     assert main(["cases", "--store", str(demo_store), "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert [r["case_id"] for r in rows] == ["case-0001", "case-0002"]
-    first = rows[0]
+    rows = {r["case_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"case-0001", "case-0002", "marac-0001"}
+    first = rows["case-0001"]
     assert (first["protocol"], first["state"], first["cycle"]) == ("tuko@1", "stage1_notice", 2)
-    assert rows[1]["state"] == "stage2_evaluate"
+    assert rows["case-0002"]["state"] == "stage2_evaluate"
+    assert (rows["marac-0001"]["protocol"], rows["marac-0001"]["state"]) == ("marac@1", "referred")
 
 
 def test_history_json_reads_back_as_events(
@@ -63,7 +64,7 @@ def test_verify_passes_then_finds_an_altered_event(
 ) -> None:
     """`verify` exits 0 on an intact store and 1 naming case and version once a row is altered."""
     assert main(["verify", "--store", str(demo_store)]) == 0
-    assert "ok: 2 case(s)" in capsys.readouterr().out
+    assert "ok: 3 case(s)" in capsys.readouterr().out
     with sqlite3.connect(demo_store) as conn:
         conn.execute(
             "UPDATE tuko_events SET payload = replace(payload, 'po-101', 'po-999') "

@@ -12,6 +12,7 @@ from ._config import DEFAULT_AGENCIES, MaracConfig, Timeframes, TukoConfig
 from ._engine import SYSTEM_ACTOR, Engine, NextSteps, replay
 from ._marac_case import MaracFile, MaracRound
 from ._marac_values import (
+    ActionLeftOut,
     ActionOutcome,
     ActionReview,
     AnswerRecord,
@@ -39,22 +40,6 @@ from ._values import (
 )
 from .stages import TUKO
 from .stages.intake import OpenCase
-from .stages.stage1_notice import AddNetworkMember, InformNetwork, NoticeNeed
-from .stages.stage2_evaluate import (
-    DecideCooperationNeeded,
-    DecideNoCooperationNeeded,
-    HoldMeeting,
-    RecordCommonAssessment,
-    ScheduleMeeting,
-    ShareInformation,
-)
-from .stages.stage3_plan import AssignTask, BeginCaseManagement, DistributePlan, DraftPlan
-from .stages.stage4_manage import (
-    CloseCase,
-    HoldReviewMeeting,
-    RecordPartnerCommunication,
-    RecordTaskProgress,
-)
 from .stages.marac import MARAC
 from .stages.marac_conference import (
     CirculateMinutes,
@@ -76,6 +61,22 @@ from .stages.marac_referral import (
     ReturnReferral,
 )
 from .stages.referrals import ReferToService
+from .stages.stage1_notice import AddNetworkMember, InformNetwork, NoticeNeed
+from .stages.stage2_evaluate import (
+    DecideCooperationNeeded,
+    DecideNoCooperationNeeded,
+    HoldMeeting,
+    RecordCommonAssessment,
+    ScheduleMeeting,
+    ShareInformation,
+)
+from .stages.stage3_plan import AssignTask, BeginCaseManagement, DistributePlan, DraftPlan
+from .stages.stage4_manage import (
+    CloseCase,
+    HoldReviewMeeting,
+    RecordPartnerCommunication,
+    RecordTaskProgress,
+)
 from .stores import InMemoryEventStore
 
 __version__ = "0.1.0"
@@ -130,6 +131,7 @@ __all__ = [
     "Relation",
     "TaskStatus",
     # MARAC and referral values
+    "ActionLeftOut",
     "ActionOutcome",
     "ActionReview",
     "AnswerRecord",

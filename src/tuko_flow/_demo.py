@@ -24,7 +24,19 @@ from ._values import (
     Relation,
     TaskStatus,
 )
+from ._marac_values import ActionOutcome, ActionReview, MaracAction, Service, VictimNotice
 from .errors import CommandRefused
+from .rules.dash import SAFELIVES_DASH, Checklist, answers_from
+from .stages.marac_conference import CirculateMinutes, CloseMaracCase, HoldConference, ReviewActions
+from .stages.marac_referral import (
+    AcceptReferral,
+    OfferAdvocate,
+    OpenMaracCase,
+    ReceiveReferral,
+    ReferToMarac,
+    ReportIncident,
+)
+from .stages.referrals import ReferToService
 from .events import Event
 from .stages.intake import OpenCase
 from .stages.stage1_notice import InformNetwork, NoticeNeed
@@ -204,6 +216,129 @@ def run_sample_case(engine: Engine, clock: ManualClock, case_id: str = "case-000
     )
 
 
+#: The MARAC professionals of the demo: the police officer who carries out the DASH, the
+#: MARAC coordinator (victim support, the case leader of a MARAC case) and the victim's
+#: independent advocate from the women's support centre.
+ADVOCATE = Actor(agency="womens_support_centre", person="wsc-505")
+MARAC_NETWORK = (
+    NetworkMember(member_id="m-pol", agency="police", person="pol-202"),
+    NetworkMember(member_id="m-coord", agency="victim_support", person="vs-303", case_leader=True),
+    NetworkMember(member_id="m-idva", agency="womens_support_centre", person="wsc-505"),
+)
+
+
+def sample_checklist(
+    yes: int, *, asked_at: datetime, victim_ref: str = "victim-91c2", incidents: int = 1
+) -> Checklist:
+    """A SafeLives DASH with ``yes`` yes answers (the first questions), the rest no, asked by
+    the demo's police officer; children live in the household."""
+    values = {q: "yes" if i < yes else "no" for i, q in enumerate(SAFELIVES_DASH.ids)}
+    return Checklist(
+        instrument=SAFELIVES_DASH,
+        answers=answers_from(values, instrument=SAFELIVES_DASH, asked_by=POLICE, asked_at=asked_at),
+        victim_ref=victim_ref,
+        children_in_household=True,
+        incidents=incidents,
+    )
+
+
+def run_marac(engine: Engine, clock: ManualClock, tuko_case_id: str = "case-0001") -> Case:
+    """Threats after the custody hearing: the police's DASH finds high risk, the TUKO case
+    raises a MARAC referral; conference, action plan, review, closure, then a repeat."""
+    numbered = _Numbered(engine)
+    tuko = engine.case(tuko_case_id)
+    victim = next(p for p in tuko.people_at_risk if p.relation == Relation.VICTIM)
+    child = next(p for p in tuko.people_at_risk if p.relation == Relation.CHILD)
+    case_id = "marac-0001"
+    numbered.open_case(
+        OpenMaracCase(
+            case_id=case_id,
+            area="harju",
+            victim=victim,
+            perpetrator=tuko.client,
+            network=MARAC_NETWORK,
+            checklist=sample_checklist(16, asked_at=clock.now(), victim_ref=victim.ref),
+            tuko_case_id=tuko_case_id,
+        ),
+        actor=POLICE,
+    )
+    numbered.execute(
+        case_id,
+        ReferToMarac(
+            victim_notice=VictimNotice(
+                safe=True, how="In person at the police station.", perpetrator_aware=False
+            )
+        ),
+        actor=POLICE,
+    )
+    numbered.execute(
+        case_id, ReferToService(service=Service.CHILD_WELFARE, person_ref=child.ref), actor=POLICE
+    )
+    numbered.execute(case_id, ReceiveReferral(), actor=VICTIM_SUPPORT)
+    numbered.execute(
+        case_id, AcceptReferral(conference_at=clock.now() + timedelta(days=7)), actor=VICTIM_SUPPORT
+    )
+    numbered.execute(case_id, OfferAdvocate(advocate="m-idva", accepted=True), actor=VICTIM_SUPPORT)
+    clock.advance(days=7)
+    present = ("police", "victim_support", "womens_support_centre")
+    due = clock.now().date() + timedelta(days=14)
+    numbered.execute(
+        case_id,
+        HoldConference(
+            held_at=clock.now(),
+            agencies_present=present,
+            victim_represented_by="m-idva",
+            actions=(
+                MaracAction(
+                    action_id="a-1",
+                    agency="police",
+                    description="Flag the address for an urgent response.",
+                    area="policing",
+                    due_on=due,
+                ),
+                MaracAction(
+                    action_id="a-2",
+                    agency="womens_support_centre",
+                    description="Safety planning with the victim.",
+                    area="victim_safety",
+                    due_on=due,
+                ),
+            ),
+        ),
+        actor=VICTIM_SUPPORT,
+    )
+    clock.advance(days=1)
+    numbered.execute(case_id, CirculateMinutes(), actor=VICTIM_SUPPORT)
+    clock.advance(days=27)
+    numbered.execute(
+        case_id,
+        ReviewActions(
+            held_at=clock.now(),
+            agencies_present=present,
+            victim_represented_by="m-idva",
+            reviews=(
+                ActionReview(action_id="a-1", outcome=ActionOutcome.DONE),
+                ActionReview(action_id="a-2", outcome=ActionOutcome.PREVENTED),
+            ),
+        ),
+        actor=VICTIM_SUPPORT,
+    )
+    numbered.execute(
+        case_id, CloseMaracCase(reason="Actions complete; risk reduced."), actor=VICTIM_SUPPORT
+    )
+    clock.advance(weeks=20)
+    numbered.execute(
+        case_id,
+        ReportIncident(occurred_on=clock.now().date(), kind="breach_of_order"),
+        actor=POLICE,
+    )
+    return numbered.execute(
+        case_id,
+        ReferToMarac(victim_notice=VictimNotice(safe=False, reason="The perpetrator is present.")),
+        actor=POLICE,
+    )
+
+
 def run_demo(engine: Engine, clock: ManualClock, out: Callable[[str], None] = print) -> Case:
     """Run the sample case, printing stage changes and events, plus one explained refusal."""
     numbered = _Numbered(engine)
@@ -215,6 +350,9 @@ def run_demo(engine: Engine, clock: ManualClock, out: Callable[[str], None] = pr
     try:
         out("== A domestic-violence case through TUKO Stages 1-4, closure and restart ==")
         case = run_sample_case(engine, clock)
+        out("")
+        out("== A DASH finds high risk: the TUKO case raises a MARAC referral; later a repeat ==")
+        run_marac(engine, clock)
         out("")
         out("== An always-assume-need case (the client lives with the victim) ==")
         numbered.open_case(sample_intake("case-0002", lives_with_victim=True), actor=OFFICER)
@@ -272,16 +410,31 @@ def describe(event: Event) -> str:
 
 
 #: Fields that hold free text; the demo shows only that text was recorded, never the text.
-_FREE_TEXT = {"communication", "risks", "note", "description", "text"}
+_FREE_TEXT = {
+    "communication",
+    "risks",
+    "note",
+    "description",
+    "text",
+    "reason",
+    "how",
+    "purpose",
+    "professional_judgement",
+}
 
 
 def _short(value: object, field: str = "") -> str:
     from ._values import Information
 
+    if value is None:
+        return "None"
     if field in _FREE_TEXT:
         return "<text>" if not isinstance(value, tuple) else f"<{len(value)} texts>"
     if isinstance(value, Information):
         return f"<{value.classification.value} information from {value.source_agency}>"
+    if isinstance(value, tuple) and len(value) > 4:
+        kinds = sorted({type(v).__name__ for v in value})
+        return f"<{len(value)} {'/'.join(kinds)}>"
     if isinstance(value, tuple):
         return "(" + ", ".join(_short(v) for v in value) + ")"
     if hasattr(type(value), "__attrs_attrs__"):

@@ -191,6 +191,14 @@ class Consent:
 
 
 @attrs.frozen(kw_only=True)
+class ActionLeftOut:
+    """A MARAC action a TUKO case did not take into its plan, and why."""
+
+    action_id: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
 class AnswerRecord:
     """One checklist answer as kept in the case's history: the question id, the value,
     who asked (``"agency/person"`` or a staff reference) and when, and the source when it

@@ -27,6 +27,16 @@ import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 
+from ._marac_values import (
+    ActionLeftOut,
+    ActionReview,
+    AnswerRecord,
+    Consent,
+    MaracAction,
+    RepeatAnchor,
+    Service,
+    VictimNotice,
+)
 from ._values import (
     Actor,
     Client,
@@ -36,15 +46,6 @@ from ._values import (
     PersonAtRisk,
     PlanTask,
     TaskStatus,
-)
-from ._marac_values import (
-    ActionReview,
-    AnswerRecord,
-    Consent,
-    MaracAction,
-    RepeatAnchor,
-    Service,
-    VictimNotice,
 )
 from .errors import SerializationError, TukoFlowError
 from .rules.dash import Finding, Thresholds
@@ -570,12 +571,13 @@ class MaracOutcomeShared(Event):
 @attrs.frozen(kw_only=True)
 class MaracActionsTaken(Event):
     """The case leader took a MARAC case's actions owned by network agencies into the
-    risk-reduction plan: ``taken`` pairs action ids with task ids; ``not_taken`` says
-    which actions were left out and why (their agency is not in the network)."""
+    risk-reduction plan: ``taken`` lists the action ids taken (each became the plan task
+    ``marac:<action id>``); ``not_taken`` the actions left out and why (their agency is not
+    in the network, or they were reviewed to an outcome already)."""
 
     marac_case_id: str
-    taken: tuple[tuple[str, str], ...]
-    not_taken: tuple[tuple[str, str], ...]
+    taken: tuple[str, ...]
+    not_taken: tuple[ActionLeftOut, ...]
 
 
 # --- serialization --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, cast
 import attrs
 
 from .._machine import Firing
+from .._marac_values import ActionLeftOut
 from .._protocol import Command, TransitionSpec
 from .._values import FieldProblem, PlanTask
 from ..events import MaracActionsTaken, TaskAssigned
@@ -69,28 +70,34 @@ def _take_marac_actions(f: Firing) -> None:
         )
         f.reject(p)
     assert outcome is not None
-    taken_before = {a for t in case.marac_actions_taken for a, _ in t.taken}
+    taken_before = {a for t in case.marac_actions_taken for a in t.taken}
     final = {r.action_id for r in outcome.reviews if r.outcome.final}
     known = {a.action_id for a in outcome.actions}
     for action_id in cmd.owners:
         if action_id not in known:
             p.add(f"owners[{action_id!r}]", "is not an action of that MARAC case", ", ".join(known))
     tasks: list[PlanTask] = []
-    taken: list[tuple[str, str]] = []
-    not_taken: list[tuple[str, str]] = []
+    taken: list[str] = []
+    not_taken: list[ActionLeftOut] = []
     problems: list[FieldProblem] = []
     revision_plan = plan
     for action in outcome.actions:
         if action.action_id in taken_before:
             continue
         if action.action_id in final:
-            not_taken.append((action.action_id, "reviewed to an outcome already"))
+            not_taken.append(
+                ActionLeftOut(action_id=action.action_id, reason="reviewed to an outcome already")
+            )
             continue
         members = [m.member_id for m in case.network if m.agency == action.agency]
         owner = cmd.owners.get(action.action_id) if isinstance(cmd.owners, dict) else None
         if owner is None:
             if not members:
-                not_taken.append((action.action_id, f"{action.agency} is not in the network"))
+                not_taken.append(
+                    ActionLeftOut(
+                        action_id=action.action_id, reason=f"{action.agency} is not in the network"
+                    )
+                )
                 continue
             if len(members) > 1:
                 problems.append(
@@ -133,7 +140,7 @@ def _take_marac_actions(f: Firing) -> None:
             due_on=action.due_on,
         )
         tasks.append(task)
-        taken.append((action.action_id, task_id))
+        taken.append(action.action_id)
         revision_plan = attrs.evolve(revision_plan, tasks=(*revision_plan.tasks, task))
     p.items.extend(problems)
     if not p.items and not taken:

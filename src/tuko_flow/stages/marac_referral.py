@@ -395,6 +395,9 @@ def open_marac_case(f: Firing) -> None:
                         f"TUKO case {tuko.case_id!r}",
                         "a member of that network raises its MARAC referral",
                     )
+    if tuko is not None and not children:
+        # the TUKO case knows the household's children: the MARAC case is about them too
+        children = tuple(x for x in tuko.people_at_risk if x.relation == Relation.CHILD)
     assessment: dict[str, object] | None = None
     if cmd.checklist is not None:
         f.reject(p)
