@@ -13,6 +13,7 @@ import attrs
 from ._case import Case
 from ._clock import ManualClock
 from ._engine import Engine
+from ._marac_values import ActionOutcome, ActionReview, MaracAction, Service, VictimNotice
 from ._protocol import Command
 from ._values import (
     Actor,
@@ -24,9 +25,10 @@ from ._values import (
     Relation,
     TaskStatus,
 )
-from ._marac_values import ActionOutcome, ActionReview, MaracAction, Service, VictimNotice
 from .errors import CommandRefused
+from .events import Event
 from .rules.dash import SAFELIVES_DASH, Checklist, answers_from
+from .stages.intake import OpenCase
 from .stages.marac_conference import CirculateMinutes, CloseMaracCase, HoldConference, ReviewActions
 from .stages.marac_referral import (
     AcceptReferral,
@@ -37,8 +39,6 @@ from .stages.marac_referral import (
     ReportIncident,
 )
 from .stages.referrals import ReferToService
-from .events import Event
-from .stages.intake import OpenCase
 from .stages.stage1_notice import InformNetwork, NoticeNeed
 from .stages.stage2_evaluate import (
     DecideCooperationNeeded,
