@@ -108,7 +108,7 @@ class _Numbered:
     def _id(self, case_id: str) -> str:
         return f"{case_id}-v{self.engine.store.version(case_id) + 1:03d}"
 
-    def open_case(self, command: OpenCase, *, actor: Actor) -> Case:
+    def open_case(self, command: OpenCase | OpenMaracCase, *, actor: Actor) -> Case:
         numbered = attrs.evolve(command, command_id=self._id(command.case_id))
         return self.engine.open_case(numbered, actor=actor)
 
