@@ -55,6 +55,7 @@ def test_module_exports_every_documented_error() -> None:
         "CommandRefused",
         "CommandNotAllowedInState",
         "ConcurrencyError",
+        "MigrationRefused",
         "EventStoreError",
         "StorageUnavailable",
         "CorruptEventError",

@@ -9,6 +9,7 @@ version the case was planned against, under a command id that makes a retry harm
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,6 @@ from .errors import (
     ValidationError,
 )
 from .events import (
-    CaseOpened,
     Event,
     MeetingMissed,
     ProtocolMigrated,
@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 
 #: Events the engine records by itself, not through a transition of the protocol.
 _ENGINE_EVENTS: tuple[type[Event], ...] = (TaskOverdue, MeetingMissed, ProtocolMigrated)
+
+#: Command ids the engine gives the batches it writes by itself: deadline checks
+#: (``check_deadlines:...``) and facts a command on one case told another case
+#: (``<command id>><source case>#<n>``, see ``Firing.tell``).
+_ENGINE_BATCH = re.compile(r"\Acheck_deadlines:|>[^>]+#\d+\Z")
 
 _MIGRATION_ATTEMPTS = 3
 
@@ -344,8 +349,18 @@ def _current_cases(source: Engine | EventStore, extra: Iterable[Protocol]) -> It
     from ._engine import Engine
 
     if isinstance(source, Engine):
+        appliers: dict[type[Event], Applier] | None = None
         for case_id in list(source.case_ids()):
-            yield source.case(case_id)
+            try:
+                yield source.case(case_id)
+            except TukoFlowError:
+                # a case of a protocol this engine does not run: read it with every
+                # protocol known, so that it can be recognised (and left alone)
+                if appliers is None:
+                    appliers = _appliers(_known_protocols(source, extra).values())
+                case = fold(None, source.store.load(case_id), appliers)
+                if case is not None:
+                    yield case
         return
     store = _store_of(source)
     appliers = _appliers(_known_protocols(source, extra).values())
@@ -952,16 +967,17 @@ class _Replayer:
 
     def check_batch(self, case: Case | None, batch: Sequence[Event]) -> Case | None:
         rest = list(batch)
-        if isinstance(rest[0], CaseOpened):
+        if case is None:  # the batch that opened the case: its first event opens it
+            case = fold(None, rest[:1], self.appliers)
+            assert case is not None
             opened = rest.pop(0)
-            assert isinstance(opened, CaseOpened)
-            start = self.mapped(opened.protocol_version, opened.initial_state)
+            start = self.mapped(case.protocol_version, case.state)
             if start is None:
                 raise _Diverged(
                     opened.version,
                     None,
-                    f"the case was opened in state {opened.initial_state!r}, which the state "
-                    "map does not cover",
+                    f"the case was opened in state {case.state!r}, which the state map does "
+                    "not cover",
                 )
             if start != self.target.initial:
                 raise _Diverged(
@@ -970,12 +986,11 @@ class _Replayer:
                     f"the case was opened in {start!r}; {self.label} opens cases in "
                     f"{self.target.initial!r}",
                 )
-            case = fold(None, (opened,), self.appliers)
-        if case is None:
-            raise TukoFlowError(
-                f"case {batch[0].case_id!r}: the history does not begin with the event that "
-                "opened the case; run verify()"
-            )
+        if rest and _ENGINE_BATCH.search(rest[0].command_id):
+            # deadline checks and facts told by other cases are the engine's batches
+            folded = fold(case, rest, self.appliers)
+            assert folded is not None
+            return folded
         fired = False
         for segment in _segments(rest):
             payload = [e for e in segment if not isinstance(e, StageChanged)]
@@ -1127,9 +1142,8 @@ def replay_check(
     results = []
     for case_id in list(store.case_ids()):
         events = store.load(case_id)
-        if not events or not isinstance(events[0], CaseOpened):
-            continue
-        if events[0].protocol != protocol.name:
+        opened = fold(None, events[:1], replayer.appliers) if events else None
+        if opened is None or opened.protocol != protocol.name:
             continue
         results.append(replayer.check_case(case_id, events))
     return ReplayReport(target=label(protocol), cases=tuple(results))
