@@ -37,7 +37,7 @@ from ._clock import ManualClock
 from ._demo import START, describe, run_demo
 from ._engine import Engine
 from ._protocol import Protocol
-from ._registry import resolve_protocol
+from ._registry import resolve_protocol, shipped_protocols
 from ._store import EventStore
 from .errors import SubscriberFailed, TukoFlowError
 from .events import Event, codec
@@ -49,6 +49,7 @@ EXAMPLES = """examples:
   tuko-flow demo --store cases.sqlite3        ... in a file of your choice
   tuko-flow demo --json --memory              the events as JSON lines, kept in memory
   tuko-flow protocol                          TUKO's states, transitions and rules
+  tuko-flow protocol --protocol marac         ... MARAC's (referral, conference, repeats)
   tuko-flow cases --store cases.sqlite3       the cases in a store, with state and version
   tuko-flow history case-0001 --store cases.sqlite3 --json
   tuko-flow verify --store cases.sqlite3      check every case's hash chain (exit 1 if broken)
@@ -233,12 +234,16 @@ def describe_protocol(protocol: Protocol) -> str:
 
 
 def _protocol(args: argparse.Namespace) -> int:
+    protocol = resolve_protocol(args.protocol)
     if args.json:
         data = {
-            "name": TUKO.name,
-            "version": TUKO.version,
-            "initial": TUKO.initial,
-            "states": [{"name": s.name, "stage": s.stage, "closed": s.closed} for s in TUKO.states],
+            "name": protocol.name,
+            "version": protocol.version,
+            "initial": protocol.initial,
+            "states": [
+                {"name": s.name, "stage": s.stage, "closed": s.closed, "final": s.final}
+                for s in protocol.states
+            ],
             "transitions": [
                 {
                     "trigger": t.trigger,
@@ -247,15 +252,15 @@ def _protocol(args: argparse.Namespace) -> int:
                     "rules": list(t.rules),
                     "auto": t.auto,
                 }
-                for t in TUKO.transitions
+                for t in protocol.transitions
             ],
             "rules": {
-                r.name: {"reason": r.reason, "source": r.source} for r in TUKO.rules.values()
+                r.name: {"reason": r.reason, "source": r.source} for r in protocol.rules.values()
             },
         }
         print(json.dumps(data, indent=2))
     else:
-        print(describe_protocol(TUKO))
+        print(describe_protocol(protocol))
     return 0
 
 
@@ -273,9 +278,12 @@ def _diagram(args: argparse.Namespace) -> int:
     if args.case is not None:
         if args.store is None:
             raise TukoFlowError("--case needs --store: the store that holds the case")
-        engine = Engine(_existing_store(args.store), logger=_logger(args), protocols=(protocol,))
+        runs = (protocol,) if args.protocol else tuple(shipped_protocols().values())
+        engine = Engine(_existing_store(args.store), logger=_logger(args), protocols=runs)
         case = engine.case(args.case)
         history = engine.history(args.case)
+        if not args.protocol:  # draw the protocol the case runs under (TUKO or MARAC)
+            protocol = engine.protocol_of(case)
     draw = {"mermaid": diagrams.mermaid, "dot": diagrams.dot, "svg": diagrams.svg}[args.format]
     print(draw(protocol, case=case, history=history))
     return 0
@@ -284,7 +292,8 @@ def _diagram(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tuko-flow",
-        description="Multi-agency safeguarding protocols (TUKO) as explainable state machines.",
+        description="Multi-agency safeguarding protocols (TUKO, MARAC) as explainable state "
+        "machines.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -330,7 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--store", required=True, help="SQLite file or postgresql:// URL")
     history.add_argument("--json", action="store_true", help="print the events as JSON")
     history.set_defaults(run=_history)
-    proto = sub.add_parser("protocol", help="print the TUKO protocol")
+    proto = sub.add_parser(
+        "protocol", help="print a protocol: states, transitions, rules with their sources"
+    )
+    proto.add_argument(
+        "--protocol",
+        metavar="SPEC",
+        default="tuko",
+        help="'tuko', 'marac', 'tuko@1', 'pkg.mod:NAME' (default tuko)",
+    )
     proto.add_argument("--json", action="store_true", help="print it as JSON")
     proto.set_defaults(run=_protocol)
     register_versions(sub)

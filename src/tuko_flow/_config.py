@@ -127,7 +127,8 @@ class MaracConfig:
       referrals (in Estonia victim support, run by the Social Insurance Board);
       ``advocate_agencies``: agencies whose members can be a victim's independent advocate.
     * ``thresholds``: the DASH referral thresholds (visible high risk, potential
-      escalation), :class:`tuko_flow.rules.dash.Thresholds`.
+      escalation), :class:`tuko_flow.rules.dash.Thresholds`; ``instrument_thresholds``:
+      thresholds for other instruments by name (a 10-item instrument cannot use 14 yes).
     * ``repeat_window_days`` and ``repeat_anchor``: a new incident within this many days of
       the last referral (or the last discussion) is a repeat; ``repeat_requires_criminal``
       keeps the older definition, under which only criminal behaviour counted.
@@ -142,6 +143,7 @@ class MaracConfig:
         default=("victim_support", "womens_support_centre"), converter=_names
     )
     thresholds: Thresholds = attrs.field(factory=Thresholds)
+    instrument_thresholds: Mapping[str, Thresholds] = attrs.field(factory=dict, converter=dict)
     repeat_window_days: int = 365
     repeat_anchor: RepeatAnchor = attrs.field(default=RepeatAnchor.LAST_REFERRAL, converter=_anchor)
     repeat_requires_criminal: bool = False
@@ -168,6 +170,10 @@ class MaracConfig:
             problems.append("marac: advocate_agencies must name at least one agency")
         if problems:
             raise ConfigurationError(problems)
+
+    def thresholds_for(self, instrument: str) -> Thresholds:
+        """The thresholds that score checklists of ``instrument`` (by instrument name)."""
+        return self.instrument_thresholds.get(instrument, self.thresholds)
 
     def minutes_due(self, conference_at: datetime) -> date:
         """The last day the minutes of a conference held at ``conference_at`` may go out."""

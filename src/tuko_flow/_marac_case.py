@@ -9,7 +9,7 @@ rounds stay, because the repeat window is counted from them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 
@@ -28,6 +28,7 @@ from .events import (
     ReferralReturned,
     RiskAssessed,
 )
+from .rules.dash import Thresholds
 
 
 @attrs.frozen(kw_only=True)
@@ -116,6 +117,33 @@ class MaracFile:
     def current(self) -> MaracRound:
         """The current round."""
         return self.rounds[-1]
+
+    def recent_incidents(self, today: date, window_days: int) -> int:
+        """How many reported incidents (any round) happened in the ``window_days`` to ``today``."""
+        return sum(
+            1
+            for r in self.rounds
+            for i in r.incidents
+            if 0 <= (today - i.occurred_on).days <= window_days
+        )
+
+    def criteria(self, thresholds: Thresholds, today: date) -> tuple[str, ...]:
+        """The referral criteria the current round meets on ``today``: its latest
+        assessment's, potential escalation counted from the incidents reported to the case
+        (``thresholds.escalation_incidents`` within ``escalation_window_days``), and repeat."""
+        current = self.current
+        met: list[str] = []
+        if current.assessment is not None:
+            met.extend(f.criterion.value for f in current.assessment.findings if f.met)
+        escalation = "potential_escalation"
+        if escalation not in met and (
+            self.recent_incidents(today, thresholds.escalation_window_days)
+            >= thresholds.escalation_incidents
+        ):
+            met.append(escalation)
+        if current.repeat:
+            met.append("repeat")
+        return tuple(met)
 
     @property
     def last_referral_at(self) -> datetime | None:

@@ -35,16 +35,22 @@ def actor_is_coordinator(ctx: RuleContext) -> bool:
     return ctx.case.case_leader.acts_as(ctx.actor)
 
 
+def criteria(ctx: RuleContext) -> tuple[str, ...]:
+    """The referral criteria the case's current round meets now (see ``MaracFile.criteria``)."""
+    file = _file(ctx)
+    return file.criteria(ctx.config.marac_for(file.area).thresholds, ctx.now.date())
+
+
 @rule(
     "risk_assessed",
-    reason="no risk assessment (a DASH checklist, or a TUKO common assessment) and no repeat "
+    reason="no risk assessment (a DASH checklist, or a TUKO common assessment) and no "
     "incident has been recorded in this round; assess the risk first",
     source='Seed 001, Legal framework: "Whether a case is high-risk and falls under the '
     'MARAC model is decided by a DASH risk assessment."',
 )
 def risk_assessed(ctx: RuleContext) -> bool:
     current = _file(ctx).current
-    return current.assessment is not None or current.repeat
+    return current.assessment is not None or bool(current.incidents)
 
 
 @rule(
@@ -56,13 +62,20 @@ def risk_assessed(ctx: RuleContext) -> bool:
     "agency that learns of a repeat must refer back whatever the threshold.",
 )
 def referral_criteria_met(ctx: RuleContext) -> bool | str:
-    current = _file(ctx).current
-    if current.criteria_met:
+    if criteria(ctx):
         return True
-    if current.assessment is None:
-        return "no risk assessment or repeat incident is recorded in this round"
-    unmet = "; ".join(str(f) for f in current.assessment.findings)
-    return f"no referral criterion is met: {unmet}; and no repeat incident is recorded"
+    file = _file(ctx)
+    thresholds = ctx.config.marac_for(file.area).thresholds
+    window = thresholds.escalation_window_days
+    incidents = file.recent_incidents(ctx.now.date(), window)
+    counted = (
+        f"{incidents} reported incident(s) in the last {window} days, fewer than "
+        f"{thresholds.escalation_incidents}; no repeat incident"
+    )
+    if file.current.assessment is None:
+        return f"no referral criterion is met: no risk assessment in this round; {counted}"
+    unmet = "; ".join(str(f) for f in file.current.assessment.findings)
+    return f"no referral criterion is met: {unmet}; {counted}"
 
 
 @rule(
@@ -73,7 +86,7 @@ def referral_criteria_met(ctx: RuleContext) -> bool | str:
     "must refer back whatever the threshold.",
 )
 def no_referral_criterion_met(ctx: RuleContext) -> bool | str:
-    met = _file(ctx).current.criteria_met
+    met = criteria(ctx)
     if not met:
         return True
     return f"the round meets these MARAC referral criteria: {', '.join(met)}; refer the case"

@@ -217,7 +217,7 @@ def _assessment_from_checklist(
     late = [q for q, a in checklist.answers.items() if a.asked_at > f.now]
     if late:
         p.add(f"{field}.answers", f"asked in the future: {', '.join(late)}", "answers asked by now")
-    thresholds = f.config.marac_for(area).thresholds
+    thresholds = f.config.marac_for(area).thresholds_for(checklist.instrument.name)
     try:
         result = score(checklist, thresholds)
     except ValidationError as exc:
@@ -225,9 +225,13 @@ def _assessment_from_checklist(
         f.reject(p)
         raise  # pragma: no cover - reject raised
     except ConfigurationError as exc:
-        raise TukoFlowError(
-            f"case {f.case_id!r}: the thresholds of MARAC area {area!r} cannot score "
-            f"{checklist.instrument.label}: {'; '.join(exc.problems)}"
+        raise ConfigurationError(
+            [
+                f"case {f.case_id!r}: the thresholds of MARAC area {area!r} cannot score "
+                f"{checklist.instrument.label} ({problem}); configure "
+                f"instrument_thresholds[{checklist.instrument.name!r}] for it"
+                for problem in exc.problems
+            ]
         ) from None
     f.reject(p)
     answers = tuple(
@@ -547,12 +551,13 @@ def _refer_to_marac(f: Firing) -> None:
             "tuko_flow.VictimNotice",
         )
     f.reject(p)
-    current = marac_file(f.case).current
+    file = marac_file(f.case)
+    current = file.current
     f.emit(
         MaracReferralMade,
         round=current.number,
         referring_agency=f.actor.agency,
-        criteria=current.criteria_met,
+        criteria=file.criteria(settings(f).thresholds, f.now.date()),
         repeat=current.repeat,
         assessment_version=current.assessment.version if current.assessment else None,
         victim_notice=cmd.victim_notice,
