@@ -103,7 +103,10 @@ def test_stage2_before_the_meeting(engine: Engine, clock: ManualClock) -> None:
         "decide_no_cooperation_needed": deciding,
     }
     partner = engine.next_steps(CASE, POLICE)
-    assert set(partner.allowed) == {"notice_need", "refer_to_service"}  # a partner may still record what it noticed
+    assert set(partner.allowed) == {
+        "notice_need",
+        "refer_to_service",
+    }  # a partner may still record what it noticed
     assert blocked(partner) == {
         "add_network_member": (LEADER,),
         "schedule_meeting": (LEADER,),
