@@ -16,7 +16,9 @@ The hierarchy::
     │   ├── StorageUnavailable          disk full, I/O error, connection lost: retry later
     │   └── CorruptEventError           a stored event cannot be read (names case and position)
     ├── SerializationError          an event could not be turned into or read from JSON
-    └── SubscriberFailed            a subscriber raised; the command *was* recorded
+    ├── SubscriberFailed            a subscriber raised; the command *was* recorded
+    └── ScenarioError               a scenario file cannot be read or run (names file and line;
+                                    defined in tuko_flow.scenarios)
 
 A refused command, a validation error or a concurrency error writes nothing: the case
 and its stored history are exactly as before the call.
