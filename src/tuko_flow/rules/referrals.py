@@ -10,6 +10,7 @@ consent.
 
 from __future__ import annotations
 
+from .._marac_values import Service
 from ._base import Rule, RuleContext, rule
 
 
@@ -27,7 +28,9 @@ def consent_given(ctx: RuleContext) -> bool | str:
     command = getattr(ctx, "command", None)
     if not isinstance(command, ReferToService):
         return True  # judged per referral: it depends on the consent the command records
-    service = str(command.service)
+    if not isinstance(command.service, Service):
+        return True  # not a service at all: the command's validation names the field
+    service = command.service.value
     if service in ctx.config.consent_exempt:
         return True
     consent = command.consent
