@@ -74,6 +74,23 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         # ConfigurationError.problems names the problem itself, not a wrapper around it.
         "problem 1: competence table: area 'housing' names unknown agencies ['housing_board']",
     ),
+    "marac.py": (
+        # Issue 3: a TUKO case raises a MARAC referral; its common assessment found high harm.
+        "TUKO case-0201: stage3_plan, common assessment: harm high",
+        "MARAC marac-0201 opened: criteria met professional_judgement",
+        "TUKO case-0201 linked to: marac-0201",
+        "conference held: discussed, actions a-1, a-2, a-3",
+        # Seed 001: high-risk information is shared on the legal basis (Victim Support Act § 10).
+        "outcome shared with TUKO: discussed, legal basis Victim Support Act § 10",
+        # MARAC actions owned by network agencies appear in the risk-reduction plan.
+        "plan task marac:a-1 -> m-pol (policing)",
+        "plan task marac:a-2 -> m-vs (victim_safety)",
+        "left out a-3: health is not in the network",
+        "MARAC marac-0201: closed",
+        # A repeat within 12 months is flagged and referred back whatever the threshold.
+        "repeat True - 148 days after the last referral (2026-01-06), within the 365-day repeat",
+        "round 2: referred on repeat",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ EXPECTED: dict[str, set[str]] = {
         "NextSteps",
         "replay",
         # protocols as data
+        "MARAC",
         "TUKO",
         "Command",
         "Protocol",
@@ -24,6 +25,7 @@ EXPECTED: dict[str, set[str]] = {
         "TransitionSpec",
         # configuration
         "DEFAULT_AGENCIES",
+        "MaracConfig",
         "Timeframes",
         "TukoConfig",
         # time
@@ -41,6 +43,8 @@ EXPECTED: dict[str, set[str]] = {
         "Case",
         "CaseDraft",
         "Cycle",
+        "MaracFile",
+        "MaracRound",
         "RiskReductionPlan",
         # values
         "ASSESSMENT_QUESTIONS",
@@ -55,6 +59,16 @@ EXPECTED: dict[str, set[str]] = {
         "PlanTask",
         "Relation",
         "TaskStatus",
+        # MARAC and referral values
+        "ActionLeftOut",
+        "ActionOutcome",
+        "ActionReview",
+        "AnswerRecord",
+        "Consent",
+        "MaracAction",
+        "RepeatAnchor",
+        "Service",
+        "VictimNotice",
         # commands: intake and Stage 1
         "OpenCase",
         "AddNetworkMember",
@@ -77,6 +91,25 @@ EXPECTED: dict[str, set[str]] = {
         "HoldReviewMeeting",
         "RecordPartnerCommunication",
         "RecordTaskProgress",
+        # referrals to services (TUKO and MARAC); TUKO and MARAC linked
+        "ReferToService",
+        "TakeMaracActions",
+        # MARAC: risk identification and referral
+        "AcceptReferral",
+        "DecideNotToRefer",
+        "OfferAdvocate",
+        "OpenMaracCase",
+        "ReceiveReferral",
+        "RecordRiskAssessment",
+        "ReferToMarac",
+        "ReportIncident",
+        "ReturnReferral",
+        # MARAC: conferences
+        "CirculateMinutes",
+        "CloseMaracCase",
+        "HoldConference",
+        "ReviewActions",
+        "ShareMaracInformation",
     },
     "tuko_flow.events": {
         "Event",
@@ -105,6 +138,32 @@ EXPECTED: dict[str, set[str]] = {
         "CaseClosed",
         "TaskOverdue",
         "MeetingMissed",
+        # referrals to services
+        "ServiceReferralMade",
+        # MARAC: risk identification and referral
+        "MaracCaseOpened",
+        "ReferralRoundStarted",
+        "RiskAssessed",
+        "IncidentReported",
+        "NotReferredDecided",
+        "MaracReferralMade",
+        "ReferralReceived",
+        "ReferralAccepted",
+        "ReferralReturned",
+        "AdvocateOffered",
+        # MARAC: conferences and action plans
+        "ConferenceHeld",
+        "ActionPlanAgreed",
+        "ActionsReviewed",
+        "MinutesCirculated",
+        "MaracInformationShared",
+        "MaracCaseClosed",
+        "ConferenceOverdue",
+        "MinutesOverdue",
+        # TUKO and MARAC linked
+        "MaracCaseLinked",
+        "MaracOutcomeShared",
+        "MaracActionsTaken",
     },
     "tuko_flow.errors": {
         "TukoFlowError",

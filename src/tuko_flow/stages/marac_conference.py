@@ -207,8 +207,11 @@ def _action_problems(
 
 
 def _share_outcome(f: Firing, events: Sequence[Event]) -> None:
-    """Tell the linked TUKO case what the MARAC decided (never the client: the TUKO case
-    keeps it away from the client's side, classified victim-confidential)."""
+    """Tell the linked TUKO case what the MARAC decided, on the legal basis.
+
+    The outcome carries no classification: keeping it (and the plan tasks made from its
+    actions) from the client's side is the host's job, as for victim-confidential
+    information (docs/marac.md, "What the link does not do (yet)")."""
     file = marac_file(f.case)
     if file.linked_case is None:
         return
