@@ -218,8 +218,9 @@ class TukoConfig:
     * ``timeframes``: how far ahead tasks may be due, in a crisis and otherwise.
     * ``missed_meeting_grace``: how long after an agreed meeting time it counts as missed.
     * ``marac``: how the MARAC works (:class:`MaracConfig`); ``marac_areas``: a
-      :class:`MaracConfig` per named MARAC area where areas differ (a case names its area;
-      areas not listed use ``marac``).
+      :class:`MaracConfig` per named MARAC area where areas differ. A MARAC case names its
+      area: with no ``marac_areas`` every area uses ``marac``; once areas are listed, a case
+      must name one of them (a misspelt area would silently get other timescales).
     * ``consent_exempt``: services a person is referred to without consent, each with the
       legal basis recorded on the referral (default: the child-welfare specialist).
     """
@@ -302,6 +303,7 @@ class TukoConfig:
         converter.register_structure_hook(
             date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v)
         )
+        converter.register_structure_hook(RepeatAnchor, lambda v, _: _anchor(v))
         converter.register_structure_hook_func(
             lambda t: t == tuple[str, ...], lambda v, _: _names(v)
         )

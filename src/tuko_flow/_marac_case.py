@@ -64,7 +64,9 @@ class MaracRound:
 
     @property
     def criteria_met(self) -> tuple[str, ...]:
-        """The referral criteria this round meets: the latest assessment's, and ``repeat``."""
+        """The criteria this round's own records meet: the latest assessment's, and
+        ``repeat``. The referral is decided by :meth:`MaracFile.criteria`, which also counts
+        potential escalation from the incidents reported to the case."""
         met: list[str] = []
         if self.assessment is not None:
             met.extend(f.criterion.value for f in self.assessment.findings if f.met)
@@ -147,15 +149,20 @@ class MaracFile:
 
     @property
     def last_referral_at(self) -> datetime | None:
-        """When the case was last referred to MARAC (any round), or ``None``."""
+        """When the case was last referred to MARAC (any round), or ``None``.
+
+        A referral the coordinator returned does not count: the case never went to the
+        MARAC, so no repeat window runs from it.
+        """
         for r in reversed(self.rounds):
-            if r.referral is not None:
+            if r.referral is not None and r.returned is None:
                 return r.referral.occurred_at
         return None
 
     @property
     def last_discussion_at(self) -> datetime | None:
-        """When a conference last discussed the case (any round), or ``None``."""
+        """When a conference last discussed the case (any round, review conferences
+        included), or ``None``."""
         for r in reversed(self.rounds):
             if r.conferences:
                 return r.conferences[-1].held_at

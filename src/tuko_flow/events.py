@@ -270,10 +270,16 @@ class TaskAssigned(Event):
 
 @attrs.frozen(kw_only=True)
 class PlanDistributed(Event):
-    """The risk-reduction plan (at ``revision``) was sent to every participant."""
+    """The risk-reduction plan (at ``revision``) was sent to every participant.
+
+    ``withheld`` lists the tasks left out of the copy for the client's side (members of
+    the client agency): tasks taken from a MARAC action plan, which was shared on the
+    legal basis of high-risk cases and never reaches the perpetrator.
+    """
 
     revision: int
     recipients: tuple[str, ...]
+    withheld: tuple[str, ...] = ()
 
 
 # --- Stage 4: coordinated case management ---------------------------------------------

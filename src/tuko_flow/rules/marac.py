@@ -101,21 +101,30 @@ def no_referral_criterion_met(ctx: RuleContext) -> bool | str:
     "after.",
 )
 def advocate_offered(ctx: RuleContext) -> bool:
-    return _file(ctx).advocate is not None
+    file = _file(ctx)
+    # the offer belongs to this referral: a new round (a new referral) offers again
+    return file.advocate is not None and file.advocate.occurred_at >= file.current.started_at
 
 
 @rule(
     "child_safeguarding_referred",
-    reason="children live in the household: the separate referral to the child-welfare "
-    "specialist has not been recorded (MARAC never replaces child protection)",
+    reason="children live in the household (by the checklist or the case's people at risk): "
+    "the separate referral to the child-welfare specialist has not been recorded in this round "
+    "(MARAC never replaces child protection)",
     source='Seed 001, Data viii: "In cases involving children, whether or not the child was '
     "present at the incident, consent will not be sought and the case will be referred to a "
     'child welfare specialist." shared/DOMAIN.md: "MARAC never replaces child protection."',
 )
 def child_safeguarding_referred(ctx: RuleContext) -> bool:
-    if not _file(ctx).current.child_safeguarding_required:
+    current = _file(ctx).current
+    children = any(p.relation == "child" for p in ctx.case.people_at_risk)
+    if not (current.child_safeguarding_required or children):
         return True
-    return any(r.service == "child_welfare" for r in ctx.case.service_referrals)
+    # a referral of this round: the household may have changed since an earlier one
+    return any(
+        r.service == "child_welfare" and r.occurred_at >= current.started_at
+        for r in ctx.case.service_referrals
+    )
 
 
 @rule(

@@ -25,7 +25,7 @@ from .._protocol import Command, TransitionSpec
 from .._values import FieldProblem, PlanTask
 from ..events import MaracActionsTaken, TaskAssigned
 from ._common import STAGE3, STAGE4
-from .stage3_plan import task_problems
+from .stage3_plan import MARAC_TASK_PREFIX, task_problems
 
 
 def _owners(value: Any) -> Any:
@@ -37,7 +37,8 @@ class TakeMaracActions(Command):
     """Take the actions of a linked MARAC case into the risk-reduction plan.
 
     Each action whose agency is in the network becomes a plan task ``marac:<action id>``
-    owned by that agency's member; ``owners`` (action id -> member id) chooses the member
+    owned by that agency's member (left out of the plan's copy for the client's side, see
+    :class:`~tuko_flow.events.PlanDistributed`); ``owners`` (action id -> member id) chooses the member
     where the agency has several. Actions of agencies outside the network, and actions
     already taken or reviewed to an outcome, are left out (and recorded as such).
     """
@@ -118,7 +119,7 @@ def _take_marac_actions(f: Firing) -> None:
                 )
             )
             continue
-        task_id = f"marac:{action.action_id}"
+        task_id = f"{MARAC_TASK_PREFIX}{action.action_id}"
         found = task_problems(
             f,
             revision_plan,

@@ -96,6 +96,11 @@ def _draft_plan(f: Firing) -> None:
     f.emit(MeetingScheduled, meeting_at=cmd.next_meeting_at)
 
 
+#: Plan tasks taken from a MARAC action plan have ids with this prefix; the copy of the plan
+#: for the client's side leaves them out (``PlanDistributed.withheld``).
+MARAC_TASK_PREFIX = "marac:"
+
+
 def task_problems(
     f: Firing,
     plan: RiskReductionPlan,
@@ -175,7 +180,13 @@ def _assign_task(f: Firing) -> None:
 def _distribute_plan(f: Firing) -> None:
     plan = f.case.cycle.plan
     assert plan is not None  # guaranteed by the plan_drafted rule
-    f.emit(PlanDistributed, revision=plan.revision, recipients=f.case.member_ids)
+    client_side = any(m.agency == f.config.client_agency for m in f.case.network)
+    withheld = (
+        tuple(t.task_id for t in plan.tasks if t.task_id.startswith(MARAC_TASK_PREFIX))
+        if client_side
+        else ()
+    )
+    f.emit(PlanDistributed, revision=plan.revision, recipients=f.case.member_ids, withheld=withheld)
 
 
 def _begin_case_management(f: Firing) -> None:
