@@ -18,9 +18,11 @@ from marac_helpers import (
     CHILD,
     COORDINATOR,
     MARAC_CASE,
+    MARAC_NETWORK,
     POLICE,
     PRESENT,
     actions,
+    checklist,
     discussed,
     hold_conference,
     list_for_conference,
@@ -34,6 +36,7 @@ from tuko_flow import (
     ActionReview,
     Actor,
     CirculateMinutes,
+    Client,
     CloseMaracCase,
     Engine,
     HoldConference,
@@ -41,8 +44,12 @@ from tuko_flow import (
     ManualClock,
     MaracConfig,
     OfferAdvocate,
+    OpenMaracCase,
+    PersonAtRisk,
     ReceiveReferral,
     ReferToService,
+    Relation,
+    ReportIncident,
     ReturnReferral,
     ReviewActions,
     ShareMaracInformation,
@@ -545,3 +552,77 @@ def test_a_full_marac_case_round_trips_through_sqlite_with_snapshots(
     assert reopened.marac_case_for(live.marac.victim_ref, live.marac.perpetrator_ref) == (
         MARAC_CASE
     )
+
+
+# --- each round is a new referral ---------------------------------------------------------
+
+
+def _close_and_refer_again(engine: Engine, clock: ManualClock) -> None:
+    """Review and close the first round, report a repeat incident, list round 2."""
+    clock.advance(days=20)
+    engine.execute(
+        MARAC_CASE,
+        ReviewActions(
+            held_at=clock.now(),
+            agencies_present=PRESENT,
+            victim_represented_by="m-idva",
+            reviews=(
+                ActionReview(action_id="a-1", outcome="done"),
+                ActionReview(action_id="a-2", outcome="done"),
+            ),
+        ),
+        actor=COORDINATOR,
+    )
+    engine.execute(MARAC_CASE, CloseMaracCase(reason="Risk reduced."), actor=COORDINATOR)
+    clock.advance(days=60)
+    engine.execute(
+        MARAC_CASE,
+        ReportIncident(occurred_on=clock.now().date(), kind="unwanted_contact"),
+        actor=POLICE,
+    )
+    list_for_conference(engine, clock)
+    clock.advance(days=10)
+
+
+def test_a_new_round_offers_the_advocate_and_refers_the_children_again(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """The first round's advocate offer and child-welfare referral do not carry over: the
+    repeat's conference is refused naming both until they are recorded again."""
+    discussed(engine, clock, children=True)
+    _close_and_refer_again(engine, clock)
+    before = engine.case(MARAC_CASE)
+    with pytest.raises(CommandRefused) as refused:
+        hold_conference(engine, clock)
+    assert refused.value.rules == ("advocate_offered", "child_safeguarding_referred")
+    assert engine.case(MARAC_CASE) == before
+    prepare_conference(engine, children=True)
+    # action ids stay unique across rounds: round 2 agrees new ones
+    second = hold_conference(engine, clock, plan=(("a-3", "police", "policing"),))
+    assert second.state == "discussed"
+    assert second.marac is not None
+    assert second.marac.current.number == 2
+
+
+def test_children_among_the_people_at_risk_need_the_child_welfare_referral(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """A child on the case needs its own referral even when the checklist said no children."""
+    engine.open_case(
+        OpenMaracCase(
+            case_id=MARAC_CASE,
+            area="area-north",
+            victim=PersonAtRisk(ref="victim-3c1d", relation=Relation.VICTIM),
+            perpetrator=Client("client-8e2f"),
+            network=MARAC_NETWORK,
+            children=(PersonAtRisk(ref=CHILD, relation=Relation.CHILD),),
+            checklist=checklist(15, at=clock.now(), children=False),
+        ),
+        actor=POLICE,
+    )
+    list_for_conference(engine, clock)
+    prepare_conference(engine, children=False)
+    clock.advance(days=10)
+    with pytest.raises(CommandRefused) as refused:
+        hold_conference(engine, clock)
+    assert refused.value.rules == ("child_safeguarding_referred",)

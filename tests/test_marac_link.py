@@ -18,6 +18,7 @@ from tuko_flow import (
     AddNetworkMember,
     Case,
     Client,
+    DistributePlan,
     DraftPlan,
     Engine,
     HoldConference,
@@ -37,7 +38,13 @@ from tuko_flow import (
     replay,
 )
 from tuko_flow.errors import CommandRefused, ValidationError
-from tuko_flow.events import MaracActionsTaken, MaracCaseLinked, MaracOutcomeShared, TaskAssigned
+from tuko_flow.events import (
+    MaracActionsTaken,
+    MaracCaseLinked,
+    MaracOutcomeShared,
+    PlanDistributed,
+    TaskAssigned,
+)
 from tuko_flow.testing import OFFICER, POLICE, VICTIM_SUPPORT, drive_to
 
 TUKO_CASE = "case-l1"
@@ -458,3 +465,39 @@ def test_actions_reviewed_to_an_outcome_are_left_out(linked: Engine, clock: Manu
     (taken,) = case.marac_actions_taken
     assert taken.taken == ("a-4",)
     assert {left.action_id for left in taken.not_taken} == {"a-1", "a-2", "a-3"}
+
+
+# --- what the client's side never receives ----------------------------------------------
+
+
+def test_marac_tasks_are_withheld_from_the_clients_copy_of_the_plan(
+    linked: Engine, clock: ManualClock
+) -> None:
+    """With a client member in the TUKO network, distributing the plan records the MARAC
+    tasks as withheld from the client's copy; ordinary tasks are not withheld."""
+    to_conference(linked, clock)
+    draft(linked, clock)
+    linked.execute(TUKO_CASE, TakeMaracActions(marac_case_id=MARAC_CASE), actor=OFFICER)
+    linked.execute(
+        TUKO_CASE,
+        AddNetworkMember(member=NetworkMember(member_id="m-cl", agency="client", person=CLIENT)),
+        actor=OFFICER,
+    )
+    case = linked.execute(TUKO_CASE, DistributePlan(), actor=OFFICER)
+    sent = linked.history(TUKO_CASE)[-1]
+    assert isinstance(sent, PlanDistributed)
+    assert "m-cl" in sent.recipients
+    assert sent.withheld == ("marac:a-1", "marac:a-3")
+    assert case.cycle.plan is not None
+    assert case.cycle.plan.distributed_revision == case.cycle.plan.revision
+
+
+def test_without_a_client_member_nothing_is_withheld(linked: Engine, clock: ManualClock) -> None:
+    """A network without the client's side receives the whole plan."""
+    to_conference(linked, clock)
+    draft(linked, clock)
+    linked.execute(TUKO_CASE, TakeMaracActions(marac_case_id=MARAC_CASE), actor=OFFICER)
+    linked.execute(TUKO_CASE, DistributePlan(), actor=OFFICER)
+    sent = linked.history(TUKO_CASE)[-1]
+    assert isinstance(sent, PlanDistributed)
+    assert sent.withheld == ()

@@ -661,3 +661,23 @@ def test_replay_of_a_marac_history_equals_the_live_case(engine: Engine, clock: M
     assert replay(history) == engine.case(MARAC_CASE)
     for version in (3, len(history) // 2, len(history)):
         assert replay(history[:version]) == engine.case_at(MARAC_CASE, version)
+
+
+def test_a_returned_referral_starts_no_repeat_window(engine: Engine, clock: ManualClock) -> None:
+    """An incident soon after a returned referral is a new referral, not a repeat: the case
+    never went to the MARAC."""
+    open_marac(engine, clock)
+    refer(engine)
+    engine.execute(MARAC_CASE, ReceiveReferral(), actor=COORDINATOR)
+    engine.execute(MARAC_CASE, ReturnReferral(reason="Another area's MARAC."), actor=COORDINATOR)
+    clock.advance(days=30)
+    case = engine.execute(
+        MARAC_CASE,
+        ReportIncident(occurred_on=clock.now().date(), kind="unwanted_contact"),
+        actor=POLICE,
+    )
+    assert case.marac is not None
+    incident = case.marac.current.incidents[-1]
+    assert not incident.repeat
+    assert incident.anchor_at is None
+    assert "no earlier MARAC referral" in incident.reason
