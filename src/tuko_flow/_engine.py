@@ -145,7 +145,8 @@ class Engine:
         self.snapshot_every = snapshot_every
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
-        self._parties: dict[str, tuple[str, str] | None] = {}
+        self._marac_index: dict[tuple[str, str], str] = {}
+        self._indexed: set[str] = set()
 
     # --- reading -----------------------------------------------------------------------
 
@@ -235,23 +236,26 @@ class Engine:
         """The id of the MARAC case about this victim and perpetrator, or ``None``.
 
         A MARAC case is kept per victim and perpetrator, so that a new incident between the
-        same two people is recognised as a repeat. The first call reads every case once;
-        later calls read only cases opened since (who a case is about never changes).
+        same two people is recognised as a repeat. Who a case is about never changes, so
+        the engine reads each case once and keeps an index; later calls only read the
+        cases opened since (by this engine or another sharing the store).
         """
+        key = (victim_ref, perpetrator_ref)
         with self._lock:
-            known = dict(self._parties)
+            found = self._marac_index.get(key)
+        if found is not None:
+            return found
         for cid in self.store.case_ids():
-            if cid not in known:
-                marac = self.case(cid).marac
-                known[cid] = (
-                    (marac.victim_ref, marac.perpetrator_ref) if marac is not None else None
-                )
+            with self._lock:
+                if cid in self._indexed:
+                    continue
+            marac = self.case(cid).marac
+            with self._lock:
+                self._indexed.add(cid)
+                if marac is not None:
+                    self._marac_index.setdefault((marac.victim_ref, marac.perpetrator_ref), cid)
         with self._lock:
-            self._parties.update(known)
-        for cid, parties in known.items():
-            if parties == (victim_ref, perpetrator_ref):
-                return cid
-        return None
+            return self._marac_index.get(key)
 
     def protocol_of(self, case: Case) -> Protocol:
         """The protocol (name and version) the case runs under."""

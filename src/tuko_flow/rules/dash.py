@@ -125,6 +125,7 @@ class Instrument:
     version: str
     questions: tuple[Question, ...] = attrs.field(converter=_tuple)
     source: str = ""
+    _ids: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False, default=())
 
     def __attrs_post_init__(self) -> None:
         p = Problems()
@@ -134,11 +135,13 @@ class Instrument:
         if not isinstance(self.source, str):
             p.add("source", f"{self.source!r} is not text", "any text, or empty")
         p.raise_if_any("Instrument")
+        # frozen, so the ids never change: computed once (scoring reads them every time)
+        object.__setattr__(self, "_ids", tuple(q.id for q in self.questions))
 
     @property
     def ids(self) -> tuple[str, ...]:
         """The question ids, in order."""
-        return tuple(q.id for q in self.questions)
+        return self._ids
 
     @property
     def label(self) -> str:
@@ -549,6 +552,9 @@ class Thresholds:
         return made
 
 
+#: SafeLives' recommended thresholds, shared by every call of :func:`score` given none.
+_DEFAULT_THRESHOLDS = Thresholds()
+
 # --- scoring ----------------------------------------------------------------------------
 
 
@@ -658,7 +664,7 @@ def score(checklist: Checklist, thresholds: Thresholds | None = None) -> RiskRes
     :class:`~tuko_flow.errors.ValidationError` when the checklist counts incidents over a
     different period than the escalation criterion.
     """
-    t = Thresholds() if thresholds is None else thresholds
+    t = _DEFAULT_THRESHOLDS if thresholds is None else thresholds
     instrument = checklist.instrument
     total = len(instrument.questions)
     if t.visible_high_risk > total:
@@ -678,8 +684,11 @@ def score(checklist: Checklist, thresholds: Thresholds | None = None) -> RiskRes
         )
         p.raise_if_any("Checklist")
 
-    yes = tuple(q for q in instrument.ids if checklist.answers[q].value is AnswerValue.YES)
+    answers = checklist.answers
+    values = [answers[q].value for q in instrument.ids]
+    yes = tuple(q for q, v in zip(instrument.ids, values, strict=True) if v is AnswerValue.YES)
     yes_count = len(yes)
+    dont_know = values.count(AnswerValue.DONT_KNOW)
     visible = yes_count >= t.visible_high_risk
     counted = f"{yes_count} of {total} answers are yes; the threshold is {t.visible_high_risk}"
     findings = [Finding(Criterion.VISIBLE_HIGH_RISK, visible, counted)]
@@ -717,7 +726,7 @@ def score(checklist: Checklist, thresholds: Thresholds | None = None) -> RiskRes
         victim_ref=checklist.victim_ref,
         question_count=total,
         yes_count=yes_count,
-        dont_know_count=checklist.count(AnswerValue.DONT_KNOW),
+        dont_know_count=dont_know,
         yes_questions=yes,
         findings=tuple(findings),
         child_safeguarding_referral_required=checklist.children_in_household,

@@ -234,16 +234,23 @@ def _assessment_from_checklist(
             ]
         ) from None
     f.reject(p)
-    answers = tuple(
-        AnswerRecord(
-            question=q,
-            value=checklist.answers[q].value.value,
-            asked_by=_actor_label(checklist.answers[q].asked_by),
-            asked_at=checklist.answers[q].asked_at,
-            source=checklist.answers[q].source,
+    labels: dict[int, str] = {}  # one label per asker, not per answer
+    records = []
+    for q in checklist.instrument.ids:
+        a = checklist.answers[q]
+        label = labels.get(id(a.asked_by))
+        if label is None:
+            label = labels[id(a.asked_by)] = _actor_label(a.asked_by)
+        records.append(
+            AnswerRecord(
+                question=q,
+                value=a.value.value,
+                asked_by=label,
+                asked_at=a.asked_at,
+                source=a.source,
+            )
         )
-        for q in checklist.instrument.ids
-    )
+    answers = tuple(records)
     return {
         "instrument": checklist.instrument.name,
         "instrument_version": checklist.instrument.version,
