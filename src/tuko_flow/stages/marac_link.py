@@ -39,8 +39,9 @@ class TakeMaracActions(Command):
     Each action whose agency is in the network becomes a plan task ``marac:<action id>``
     owned by that agency's member (left out of the plan's copy for the client's side, see
     :class:`~tuko_flow.events.PlanDistributed`); ``owners`` (action id -> member id)
-    chooses the member where the agency has several. Actions of agencies outside the network, and actions
-    already taken or reviewed to an outcome, are left out (and recorded as such).
+    chooses the member where the agency has several. Actions of agencies outside the
+    network, and actions already taken or reviewed to an outcome, are left out (and
+    recorded as such).
     """
 
     name = "take_marac_actions"
