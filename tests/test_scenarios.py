@@ -4,19 +4,43 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_protocol import REVIEW, SEED_TEXT, _words
+from test_protocol import REVIEW, SEED_TEXT, SHARED, _words
 
-from tuko_flow import TUKO
+import tuko_flow.scenarios as scenarios
+from tuko_flow import (
+    MARAC,
+    TUKO,
+    ActionOutcome,
+    ActionReview,
+    Actor,
+    Command,
+    Engine,
+    HoldConference,
+    MaracAction,
+    Protocol,
+    ReferToMarac,
+    ReferToService,
+    ReviewActions,
+    Service,
+    VictimNotice,
+)
 from tuko_flow._cli import main
+from tuko_flow.rules.dash import SAFELIVES_DASH, Checklist, Instrument, Question
 from tuko_flow.scenarios import Scenario, ScenarioError, load, loads, run
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "examples" / "scenarios").glob("*.toml"))
+#: The MARAC scenarios (``marac_*.toml``, protocol marac@1); the others are TUKO's.
+MARAC_SCENARIOS = [p for p in SCENARIOS if p.name.startswith("marac_")]
+TUKO_SCENARIOS = [p for p in SCENARIOS if p not in MARAC_SCENARIOS]
+#: The sources MARAC scenarios quote: seed 001 (TACTICS, Estonia) and the domain facts.
+MARAC_SOURCES = [*sorted((SHARED / "seeds").glob("001_*.txt")), SHARED / "DOMAIN.md"]
 
 #: The seed passages of TUKO (seed 000) and the shipped file that encodes each.
 PASSAGES = {
@@ -29,6 +53,20 @@ PASSAGES = {
     "closing_at_stage2.toml": "If there is no need for further coordinated action",
     "restart_when_need_reemerges.toml": "If risks and need reemerge",
     "refusals.toml": "Probation officer as a case manager gathers/informs the network",
+}
+
+#: The passages of seed 001 and shared/DOMAIN.md that MARAC scenarios encode, by file.
+MARAC_PASSAGES = {
+    "marac_below_threshold.toml": "is decided by a DASH risk assessment",
+    "marac_high_risk_conference.toml": "Minutes separate incomplete actions that "
+    "circumstances prevented from actions the agency did not do",
+    "marac_professional_judgement.toml": "allowed on its own, but the reasons must be written",
+    "marac_returned_referral.toml": "Victim Support will include the case in the MARAC model "
+    "if justified",
+    "marac_repeat_within_12_months.toml": "Any agency that learns of it must refer back "
+    "whatever the threshold",
+    "marac_repeat_after_12_months.toml": "After 12 months it is a new referral",
+    "marac_consent_refusals.toml": "If the consent is not given, the data will not be passed",
 }
 
 MINIMAL = """\
@@ -88,7 +126,7 @@ def test_shipped_scenario_passes(path: Path) -> None:
     """Every step of every shipped scenario does what the file expects."""
     result = run(load(path))
     assert result.ok, result.report()
-    assert result.protocol == "tuko@1"
+    assert result.protocol == ("marac@1" if path in MARAC_SCENARIOS else "tuko@1")
 
 
 def test_every_seed_passage_has_a_scenario() -> None:
@@ -100,24 +138,47 @@ def test_every_seed_passage_has_a_scenario() -> None:
         assert _words(passage) in _words(quoted), (name, passage)
 
 
+def test_every_marac_passage_has_a_scenario() -> None:
+    """Below and above the threshold, judgement, a returned referral, repeats, consent."""
+    assert {p.name for p in MARAC_SCENARIOS} == set(MARAC_PASSAGES)
+    for name, passage in MARAC_PASSAGES.items():
+        quoted = " ".join(_comment_quotes((ROOT / "examples" / "scenarios" / name).read_text()))
+        assert _words(passage) in _words(quoted), (name, passage)
+
+
+def _source_words(path: Path) -> str:
+    if path in MARAC_SCENARIOS:
+        return _words(" ".join(f.read_text(encoding="utf-8") for f in MARAC_SOURCES))
+    return _words(SEED_TEXT)
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 def test_shipped_scenario_quotes_the_seed(path: Path) -> None:
-    """Each file's comment quotes seed 000, and every quotation is in the seed's words."""
+    """Each file's comment quotes its sources verbatim: TUKO files seed 000, MARAC files
+    seed 001 or shared/DOMAIN.md ("..." between parts of one passage)."""
     quotes = _comment_quotes(path.read_text(encoding="utf-8"))
     assert quotes, f"{path.name} quotes no seed passage"
+    source = _source_words(path)
     for quote in quotes:
-        assert _words(quote) in _words(SEED_TEXT), quote
+        for part in re.split(r"\.\.\.|\u2026", quote):
+            if part.strip():
+                assert _words(part) in source, part
 
 
-def test_shipped_scenarios_visit_every_tuko_state_and_refuse_somewhere() -> None:
-    """Together the files reach every TUKO state and expect at least one refusal."""
+@pytest.mark.parametrize(
+    ("files", "protocol"), [(TUKO_SCENARIOS, TUKO), (MARAC_SCENARIOS, MARAC)], ids=["tuko", "marac"]
+)
+def test_shipped_scenarios_visit_every_state_and_refuse_somewhere(
+    files: list[Path], protocol: Protocol
+) -> None:
+    """Together each protocol's files reach every one of its states and expect refusals."""
     reached: set[str] = set()
     refusals = 0
-    for path in SCENARIOS:
+    for path in files:
         result = run(load(path))
         reached |= {s.state for s in result.steps if s.state is not None}
         refusals += sum(s.outcome == "refused" for s in result.steps)
-    assert reached == {s.name for s in TUKO.states}
+    assert reached == {s.name for s in protocol.states}
     assert refusals > 0
 
 
@@ -419,3 +480,245 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
     lines = [p.line for p in exc.value.problems]
     assert lines == [_line_of(text, '"notice"'), _line_of(text, '"inform"')]
     assert "2 problems" in str(exc.value)
+
+
+# --- MARAC values: a DASH checklist, actions, reviews, notices, consent -------------------
+
+MARAC_MINIMAL = """\
+title = "marac minimal"
+protocol = "marac@1"
+
+[case]
+at = 2026-02-02T09:00:00Z
+by = "m-pol"
+case_id = "marac-m1"
+area = "area-north"
+victim = { ref = "victim-b2", relation = "victim" }
+perpetrator = "client-c3"
+network = [
+  { member_id = "m-pol", agency = "police", person = "pol-4a1" },
+  { member_id = "m-coord", agency = "victim_support", person = "vs-7c2", case_leader = true },
+]
+
+[case.checklist]
+instrument = "safelives-dash@2009"
+victim_ref = "victim-b2"
+children_in_household = false
+incidents = 1
+yes = ["q1", "q2", "q3"]
+
+[[steps]]
+command = "refer_to_marac"
+by = "m-pol"
+at = 2026-02-02T10:00:00Z
+victim_notice = { safe = true, how = "In person." }
+expect = { refused = ["referral_criteria_met"] }
+
+[[steps]]
+command = "record_risk_assessment"
+by = "m-coord"
+at = 2026-02-02T11:00:00Z
+expect = { invalid = ["checklist.answers"] }
+
+[steps.checklist]
+instrument = "safelives-dash@2009"
+victim_ref = "victim-b2"
+children_in_household = false
+incidents = 1
+answers = { q1 = "yes" }
+"""
+
+
+class _RecordingEngine(Engine):
+    """The engine, keeping every command it is given (to see the values a file made)."""
+
+    commands: ClassVar[list[Command]] = []
+
+    def open_case(self, command: Command, **kwargs: object) -> object:  # type: ignore[override]
+        self.commands.append(command)
+        return super().open_case(command, **kwargs)  # type: ignore[arg-type]
+
+    def execute(self, case_id: str, command: Command, **kwargs: object) -> object:  # type: ignore[override]
+        self.commands.append(command)
+        return super().execute(case_id, command, **kwargs)  # type: ignore[arg-type]
+
+
+def _checklists(monkeypatch: pytest.MonkeyPatch, text: str) -> list[Checklist]:
+    """The checklists of the commands a scenario ran (the scenario must pass)."""
+    _RecordingEngine.commands = []
+    monkeypatch.setattr(scenarios, "Engine", _RecordingEngine)
+    result = run(loads(text, source="dash.toml"))
+    assert result.ok, result.report()
+    found = [getattr(c, "checklist", None) for c in _RecordingEngine.commands]
+    return [c for c in found if isinstance(c, Checklist)]
+
+
+def test_a_dash_in_toml_takes_who_asked_and_when_from_its_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`yes = [...]` answers the rest no; asked_by/asked_at default to the step's by and at."""
+    (checklist,) = _checklists(monkeypatch, MARAC_MINIMAL)
+    assert checklist.instrument is SAFELIVES_DASH
+    assert set(checklist.answers) == set(SAFELIVES_DASH.ids)
+    yes = sorted(q for q, a in checklist.answers.items() if a.value == "yes")
+    assert yes == ["q1", "q2", "q3"]
+    assert {a.asked_by for a in checklist.answers.values()} == {Actor("police", "pol-4a1")}
+    assert {a.asked_at for a in checklist.answers.values()} == {
+        datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+    }
+    assert all(a.by_victim for a in checklist.answers.values())
+
+
+def test_a_dash_may_say_who_asked_when_and_the_source_of_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asked_by / asked_at / source for the whole checklist, or per answer in a table."""
+    text = MARAC_MINIMAL.replace(
+        'yes = ["q1", "q2", "q3"]',
+        'yes = ["q1", "q2"]\ndont_know = ["q4"]\nasked_by = "m-coord"\n'
+        "asked_at = 2026-02-01T15:00:00Z\n"
+        'answers = { q3 = { value = "yes", source = "police-record-9", asked_by = "m-pol" } }',
+    )
+    (checklist,) = _checklists(monkeypatch, text)
+    answers = checklist.answers
+    assert (answers["q3"].value, answers["q4"].value, answers["q5"].value) == (
+        "yes",
+        "dont_know",
+        "no",
+    )
+    assert answers["q3"].source == "police-record-9"
+    assert answers["q3"].asked_by == Actor("police", "pol-4a1")
+    assert answers["q1"].asked_by == Actor("victim_support", "vs-7c2")
+    assert answers["q1"].asked_at == datetime(2026, 2, 1, 15, 0, tzinfo=UTC)
+
+
+def test_marac_checklist_problems_are_the_librarys_fields() -> None:
+    """An incomplete checklist, an unknown question id, a bad value: invalid input naming
+    the library's fields (a step may expect it), said at the line of the step."""
+    result = run(loads(MARAC_MINIMAL, source="m.toml"))
+    assert result.ok, result.report()
+    incomplete = result.steps[2]
+    assert incomplete.fields == ("checklist.answers",)
+    assert "the checklist is incomplete" in incomplete.problems[0].problem
+    for change, field, words in [
+        ('yes = ["q1", "q25"]', "checklist.answers", "unknown question ids: 'q25'"),
+        ('answers = { q1 = "maybe" }', "checklist.answers['q1'].value", "'maybe' is not one of"),
+    ]:
+        text = MARAC_MINIMAL.replace('yes = ["q1", "q2", "q3"]', change)
+        intake, refer, _ = run(loads(text, source="bad.toml")).steps
+        assert (intake.outcome, intake.fields) == ("invalid", (field,))
+        assert intake.explain()[0].startswith(
+            f"bad.toml, line {_line_of(text, '[case]')}: the case (open_marac_case by m-pol "
+            "at 2026-02-02 09:00): expected the command to be accepted, got invalid input: "
+            f"{field}: {words}"
+        )
+        # the steps after an intake that opened no case cannot run, and say why
+        assert refer.outcome == "error"
+        assert refer.error == "there is no case 'marac-m1': the [case] step did not open it"
+
+
+@pytest.mark.parametrize(
+    ("change", "needle", "message"),
+    [
+        (
+            ('instrument = "safelives-dash@2009"', 'instrument = "safelives-dash@2010"'),
+            "[case.checklist]",
+            "the case (checklist.instrument): unknown instrument 'safelives-dash@2010'; did you "
+            "mean 'safelives-dash@2009'? (known: safelives-dash@2009)",
+        ),
+        (
+            ('instrument = "safelives-dash@2009"\n', ""),
+            "[case.checklist]",
+            "the case (checklist): Checklist needs 'instrument' (name@version; known: "
+            "safelives-dash@2009)",
+        ),
+        (
+            ('yes = ["q1", "q2", "q3"]', 'yess = ["q1"]'),
+            "[case.checklist]",
+            "Checklist has no field 'yess'; did you mean 'yes'?",
+        ),
+        (
+            ('yes = ["q1", "q2", "q3"]', 'yes = ["q1", "q1"]'),
+            "[case.checklist]",
+            "the case (checklist.yes): question 'q1' is answered twice",
+        ),
+        (
+            ("incidents = 1\n", ""),
+            "[case.checklist]",
+            "the case (checklist): Checklist needs 'incidents'",
+        ),
+        (
+            ('answers = { q1 = "yes" }', 'answers = { q1 = "yes" }\nasked_by = "m-idva"'),
+            "[steps.checklist]",
+            "step 2: 'checklist.asked_by' names 'm-idva', who is not in the case's network",
+        ),
+    ],
+    ids=["unknown-instrument", "no-instrument", "unknown-key", "twice", "missing", "asked-by"],
+)
+def test_marac_checklist_mistakes_name_file_and_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: tuple[str, str],
+    needle: str,
+    message: str,
+) -> None:
+    """A checklist the runner cannot read is a file error (exit 2) at its line."""
+    text = MARAC_MINIMAL.replace(*change)
+    assert text != MARAC_MINIMAL
+    path = _write(tmp_path, text)
+    err = _error(capsys, str(path))
+    line = _line_of(text, needle)
+    assert f"{path}, line {line}: " in err
+    assert message in err
+
+
+def test_a_team_instrument_is_named_by_name_and_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """run(instruments=...) adds instruments a checklist may name (here two questions)."""
+    short = Instrument(
+        name="team-check",
+        version="1",
+        questions=(Question("a", "fear", "Afraid?"), Question("b", "threats", "Threats?")),
+    )
+    text = MARAC_MINIMAL.replace("safelives-dash@2009", "team-check@1", 1).replace(
+        'yes = ["q1", "q2", "q3"]', 'yes = ["a", "b"]'
+    )
+    with pytest.raises(ScenarioError, match="unknown instrument 'team-check@1'"):
+        run(loads(text, source="team.toml"))
+    # the team's instrument has 2 questions: the area's default threshold of 14 cannot be met
+    result = run(loads(text, source="team.toml"), instruments=[SAFELIVES_DASH, short])
+    intake = result.steps[0]
+    assert intake.outcome == "error"
+    assert "cannot score team-check 1" in (intake.error or "")
+
+
+def test_marac_values_from_plain_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Actions with due dates, reviews, victim notices, consent and services are tables."""
+    path = ROOT / "examples" / "scenarios" / "marac_high_risk_conference.toml"
+    _RecordingEngine.commands = []
+    monkeypatch.setattr(scenarios, "Engine", _RecordingEngine)
+    assert run(load(path)).ok
+    commands = _RecordingEngine.commands
+    conference = [c for c in commands if isinstance(c, HoldConference)][-1]
+    assert conference.actions[0] == MaracAction(
+        action_id="a-1",
+        agency="police",
+        description="Flag the address for an urgent response.",
+        area="policing",
+        due_on=date(2026, 2, 19),
+    )
+    (review,) = [c for c in commands if isinstance(c, ReviewActions)]
+    assert review.reviews[0] == ActionReview(action_id="a-1", outcome=ActionOutcome.DONE)
+    (refer,) = [c for c in commands if isinstance(c, ReferToMarac)]
+    assert refer.victim_notice == VictimNotice(
+        safe=True,
+        how="In person at the station, the perpetrator not present.",
+        perpetrator_aware=False,
+    )
+    (child,) = [c for c in commands if isinstance(c, ReferToService)]
+    assert (child.service, child.person_ref, child.consent) == (
+        Service.CHILD_WELFARE,
+        "child-9a06",
+        None,
+    )

@@ -25,6 +25,11 @@ the rules that refuse, or invalid input naming the fields)::
     what = "Call-out after threats."
     expect = { state = "stage1_notice" }
 
+A MARAC scenario (``protocol = "marac@1"``) opens its case with ``OpenMaracCase`` and
+writes the DASH as a ``checklist`` table: the instrument by ``name@version``, the answers
+as ``answers = { q1 = "yes", ... }`` or ``yes = [...]`` (the rest no), asked by the step's
+``by`` at its ``at`` unless the table says otherwise.
+
 :func:`load` (or :func:`loads`) reads a file, :func:`run` runs it on a real
 :class:`~tuko_flow.Engine` with a :class:`~tuko_flow.ManualClock` and returns a
 :class:`ScenarioResult` with one :class:`StepResult` per step. A file that cannot be read
@@ -40,7 +45,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
@@ -65,6 +70,7 @@ from .errors import (
     ValidationError,
 )
 from .events import Event
+from .rules.dash import SAFELIVES_DASH, Checklist, Instrument, answers_from
 from .stores import InMemoryEventStore
 
 __all__ = [
@@ -668,32 +674,72 @@ def _allowed(cls: type) -> str:
     return ", ".join(names) if names else "none"
 
 
-def _structure(value: Any, tp: Any, path: str) -> Any:
+class _Context:
+    """What a value may take from its step: who does it, when, and the known instruments.
+
+    ``resolve`` turns a ``by``-style text (a member id, ``agency/person``) into an actor;
+    ``used`` is set when a value took the step's actor, because then the command is built
+    again when the step runs and the actor is known (members can join on the way).
+    """
+
+    def __init__(
+        self,
+        actor: Actor,
+        at: datetime,
+        resolve: Callable[[str, str], Actor],
+        instruments: Mapping[str, Instrument],
+    ) -> None:
+        self.actor = actor
+        self.at = at
+        self.resolve = resolve
+        self.instruments = instruments
+        self.used = False
+
+    def actor_for(self, who: object, path: str) -> Actor:
+        """``who`` (as written for ``by``; ``None``: the step's own actor) as an actor."""
+        self.used = True
+        if who is None:
+            return self.actor
+        if isinstance(who, dict) and set(who) == {"agency", "person"}:
+            who = f"{who['agency']}/{who['person']}"
+        if not isinstance(who, str) or not who.strip():
+            raise _Malformed(
+                path,
+                f'{who!r} is not someone: name a network member id ("m-pol"), an agency '
+                'and person ("police/pol-202") or { agency = ..., person = ... }',
+            )
+        return self.resolve(who.strip(), path)
+
+
+def _structure(value: Any, tp: Any, path: str, ctx: _Context) -> Any:
     """``value`` (plain TOML data) shaped as ``tp``.
 
     Texts, numbers, booleans, dates and enum values are passed as they are: the library's
     own validation judges them and names the field. Tables become attrs values, lists
     become tuples; a value with one required field may be given as that field's value
-    (``client = "client-7f3a"``).
+    (``client = "client-7f3a"``). A few types are read their own way (``_READERS``).
     """
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         options = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None or len(options) != 1:
             return value
-        return _structure(value, options[0], path)
+        return _structure(value, options[0], path, ctx)
     if origin in (tuple, list) or (isinstance(origin, type) and issubclass(origin, Sequence)):
         if not isinstance(value, list):
             return value
         args = typing.get_args(tp)
         item = args[0] if args else Any
-        return tuple(_structure(v, item, f"{path}[{i}]") for i, v in enumerate(value))
+        return tuple(_structure(v, item, f"{path}[{i}]", ctx) for i, v in enumerate(value))
+    reader = _READERS.get(tp) if isinstance(tp, type) else None
+    if reader is not None:
+        return reader(value, path, ctx)
     if isinstance(tp, type) and attrs.has(tp):
-        return _build(tp, value, path)
+        return _build(tp, value, path, ctx)
     return value
 
 
-def _build(cls: type, value: Any, path: str) -> Any:
+def _build(cls: type, value: Any, path: str, ctx: _Context) -> Any:
     fields = _fields(cls)
     required = [name for name, f in fields.items() if f.default is attrs.NOTHING]
     if not isinstance(value, dict):
@@ -715,7 +761,7 @@ def _build(cls: type, value: Any, path: str) -> Any:
         raise _Malformed(path, f"{cls.__name__} needs {', '.join(map(repr, missing))}")
     hints = _hints(cls)
     kwargs = {
-        name: _structure(v, hints.get(fields[name].name, Any), _join(path, name))
+        name: _structure(v, hints.get(fields[name].name, Any), _join(path, name), ctx)
         for name, v in value.items()
     }
     try:
@@ -726,6 +772,134 @@ def _build(cls: type, value: Any, path: str) -> Any:
         ) from None
     except (TypeError, ValueError) as exc:
         raise _Malformed(path, f"{cls.__name__}: {exc}") from None
+
+
+# --- values read their own way: an instrument by name@version, a checklist's answers -----
+
+#: The keys of a checklist table beyond the fields of :class:`Checklist`.
+CHECKLIST_KEYS = ("yes", "dont_know", "source", "asked_by", "asked_at")
+#: The keys of one answer written as a table (``q3 = { value = "yes", source = ... }``).
+ANSWER_KEYS = ("value", "source", "asked_by", "asked_at")
+#: The instruments a checklist may name, by ``name@version``: the shipped ones.
+_SHIPPED_INSTRUMENTS: tuple[Instrument, ...] = (SAFELIVES_DASH,)
+
+
+def _instrument_table(instruments: Iterable[Instrument]) -> dict[str, Instrument]:
+    return {f"{i.name}@{i.version}": i for i in instruments}
+
+
+def _read_instrument(value: Any, path: str, ctx: _Context) -> Instrument:
+    """An instrument named ``name@version``, one of the instruments the run knows."""
+    if isinstance(value, Instrument):
+        return value
+    known = ", ".join(ctx.instruments) or "none"
+    if not isinstance(value, str):
+        raise _Malformed(
+            path, f"{value!r} is not an instrument: write name@version (known: {known})"
+        )
+    found = ctx.instruments.get(value)
+    if found is None:
+        hint = _suggest(value, ctx.instruments)
+        raise _Malformed(path, f"unknown instrument {value!r}{hint} (known: {known})")
+    return found
+
+
+def _read_checklist(value: Any, path: str, ctx: _Context) -> Any:
+    """A :class:`Checklist` from a table: the instrument by name@version, the answers as
+    ``answers = { q1 = "yes", ... }`` and/or ``yes = [...]``, ``dont_know = [...]`` (then
+    every question not listed is answered no), asked by the step's actor at its time unless
+    ``asked_by`` / ``asked_at`` say otherwise; ``source`` when the victim did not answer.
+
+    Answers are made with :func:`~tuko_flow.rules.dash.answers_from` and the checklist by
+    :class:`Checklist`, so unknown question ids, missing answers and bad values are the
+    library's own problems (fields ``checklist.answers``, ``checklist.answers['q3'].value``).
+    """
+    if not isinstance(value, dict):
+        return value  # not a table: the command reports what it expected
+    fields = _fields(Checklist)
+    keys = [*fields, *CHECKLIST_KEYS]
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+        raise _Malformed(
+            path,
+            f"Checklist has no field {', '.join(map(repr, unknown))}"
+            f"{_suggest(unknown[0], keys)} (its fields: {', '.join(keys)})",
+            key=_join(path, unknown[0]),
+        )
+    if "instrument" not in value:
+        known = ", ".join(ctx.instruments) or "none"
+        raise _Malformed(path, f"Checklist needs 'instrument' (name@version; known: {known})")
+    instrument = _read_instrument(value["instrument"], _join(path, "instrument"), ctx)
+    asked_by = ctx.actor_for(value.get("asked_by"), _join(path, "asked_by"))
+    asked_at = value.get("asked_at", ctx.at)
+    source = value.get("source")
+    given: dict[str, tuple[Any, Actor, Any, Any]] = {}
+
+    def put(qid: Any, entry: tuple[Any, Actor, Any, Any], where: str) -> None:
+        if not isinstance(qid, str):
+            raise _Malformed(where, f"{qid!r} is not a question id (such as 'q1')")
+        if qid in given:
+            raise _Malformed(where, f"question {qid!r} is answered twice")
+        given[qid] = entry
+
+    for kind in ("yes", "dont_know"):
+        listed = value.get(kind)
+        if listed is None:
+            continue
+        where = _join(path, kind)
+        if not isinstance(listed, list):
+            raise _Malformed(where, f"'{kind}' must be a list of question ids, e.g. [\"q1\"]")
+        for qid in listed:
+            put(qid, (kind, asked_by, asked_at, source), where)
+    answers = value.get("answers", {})
+    where = _join(path, "answers")
+    if not isinstance(answers, dict):
+        raise _Malformed(where, '\'answers\' must be a table: { q1 = "yes", q2 = "no", ... }')
+    for qid, answer in answers.items():
+        if not isinstance(answer, dict):
+            put(qid, (answer, asked_by, asked_at, source), where)
+            continue
+        at = f"{where}.{qid}"
+        extra = sorted(set(answer) - set(ANSWER_KEYS))
+        if extra or "value" not in answer:
+            raise _Malformed(
+                at,
+                f"an answer table has the keys {', '.join(ANSWER_KEYS)} ('value' required)"
+                + (f", not {', '.join(map(repr, extra))}" if extra else ""),
+                key=where,
+            )
+        who = answer.get("asked_by")
+        entry = (
+            answer["value"],
+            asked_by if who is None else ctx.actor_for(who, f"{at}.asked_by"),
+            answer.get("asked_at", asked_at),
+            answer.get("source", source),
+        )
+        put(qid, entry, where)
+    if "yes" in value or "dont_know" in value:
+        for qid in instrument.ids:
+            given.setdefault(qid, ("no", asked_by, asked_at, source))
+    made: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    for qid, (answer_value, by, when, src) in given.items():
+        try:
+            made |= answers_from(
+                {qid: answer_value}, instrument=instrument, asked_by=by, asked_at=when, source=src
+            )
+        except ValidationError as exc:
+            problems.extend(
+                FieldProblem(_join(path, p.field), p.problem, p.allowed) for p in exc.problems
+            )
+    if problems:
+        raise _Invalid(tuple(problems))
+    rest = {k: v for k, v in value.items() if k in fields}
+    return _build(Checklist, {**rest, "instrument": instrument, "answers": made}, path, ctx)
+
+
+_READERS: dict[type, Callable[[Any, str, _Context], Any]] = {
+    Instrument: _read_instrument,
+    Checklist: _read_checklist,
+}
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
@@ -739,17 +913,39 @@ def _suggest(name: str, choices: Iterable[str]) -> str:
 @attrs.frozen
 class _Prepared:
     step: Step
+    cls: type[Command]
     command: Command | None  # None when building it found invalid input
     invalid: tuple[FieldProblem, ...]
     name: str
+    #: built with a stand-in for the actor: build it again when the step runs
+    rebuild: bool = False
 
 
-def _prepare(scenario: Scenario, protocol: Protocol) -> list[_Prepared]:
+#: Who a value is said to come from while the file is checked, before the step runs.
+_STAND_IN = Actor(agency="scenario", person="stand-in")
+
+
+def _make(
+    cls: type[Command], step: Step, ctx: _Context
+) -> tuple[Command | None, tuple[FieldProblem, ...]]:
+    """The step's command (or the invalid input it holds); :class:`_Malformed` otherwise."""
+    try:
+        return _build(cls, dict(step.args), "", ctx), ()
+    except _Invalid as exc:
+        return None, exc.problems
+
+
+def _prepare(
+    scenario: Scenario, protocol: Protocol, instruments: Mapping[str, Instrument]
+) -> list[_Prepared]:
     problems: list[ScenarioProblem] = []
     prepared: list[_Prepared] = []
     label = f"{protocol.name}@{protocol.version}"
+    at = scenario.intake.at
     for step in (scenario.intake, *scenario.steps):
         what = "the case" if step.number == 0 else f"step {step.number}"
+        at = step.at or at
+        assert at is not None  # load() requires the intake's
         cls: type[Command] | None
         if step.command is None:
             cls = protocol.intake
@@ -766,18 +962,16 @@ def _prepare(scenario: Scenario, protocol: Protocol) -> list[_Prepared]:
                     )
                 )
                 continue
+        ctx = _Context(_STAND_IN, at, lambda who, path: _STAND_IN, instruments)
         try:
-            command = _build(cls, dict(step.args), "")
+            command, invalid = _make(cls, step, ctx)
         except _Malformed as exc:
             first = re.split(r"[.\[]", exc.key, maxsplit=1)[0]
             line = step.key_lines.get(first, step.line) if first else step.line
             where = f" ({exc.path})" if exc.path else ""
             problems.append(ScenarioProblem(scenario.source, line, f"{what}{where}: {exc.message}"))
             continue
-        except _Invalid as exc:
-            prepared.append(_Prepared(step, None, exc.problems, cls.name))
-            continue
-        prepared.append(_Prepared(step, command, (), cls.name))
+        prepared.append(_Prepared(step, cls, command, invalid, cls.name, rebuild=ctx.used))
     if problems:
         raise ScenarioError(problems)
     return prepared
@@ -806,16 +1000,17 @@ def _clock_text(when: datetime, tz: tzinfo) -> str:
 
 
 def _resolve_actor(
-    who: str, network: Iterable[object], source: str, step: Step
+    who: str, network: Iterable[object], source: str, step: Step, key: str = "by"
 ) -> Actor | ScenarioProblem:
-    line = step.key_lines.get("by", step.line)
+    first = re.split(r"[.\[]", key, maxsplit=1)[0]
+    line = step.key_lines.get(first, step.line)
     what = "the case" if step.number == 0 else f"step {step.number}"
     if "/" in who:
         agency, _, person = who.partition("/")
         try:
             return Actor(agency=agency, person=person)
         except ValidationError as exc:
-            return ScenarioProblem(source, line, f"{what}: 'by' {who!r} is not valid: {exc}")
+            return ScenarioProblem(source, line, f"{what}: '{key}' {who!r} is not valid: {exc}")
     members = [m for m in network if isinstance(m, NetworkMember)]
     for m in members:
         if m.member_id == who:
@@ -824,9 +1019,42 @@ def _resolve_actor(
     return ScenarioProblem(
         source,
         line,
-        f"{what}: 'by' names {who!r}, who is not in the case's network (members: {known}; "
+        f"{what}: '{key}' names {who!r}, who is not in the case's network (members: {known}; "
         "or write agency/person, e.g. 'police/pol-202')",
     )
+
+
+def _intake_network(
+    item: _Prepared, at: datetime, instruments: Mapping[str, Instrument]
+) -> tuple[object, ...]:
+    """The network the intake names, even when other values of the intake are invalid (so
+    that ``by`` still finds its member and the step reports the invalid fields)."""
+    network: object = getattr(item.command, "network", ())
+    if item.command is None and "network" in item.step.args:
+        hint = _hints(item.cls).get("network", Any)
+        ctx = _Context(_STAND_IN, at, lambda who, key: _STAND_IN, instruments)
+        try:
+            network = _structure(item.step.args["network"], hint, "network", ctx)
+        except (_Malformed, _Invalid):
+            network = ()
+    return tuple(network) if isinstance(network, tuple | list) else ()
+
+
+def _not_opened(
+    scenario: Scenario, item: _Prepared, what: str, now: datetime, tz: tzinfo, case_id: str
+) -> StepResult:
+    """A step after an intake that did not open the case: it cannot run."""
+    by = item.step.by or "?"
+    result = StepResult(
+        step=item.step,
+        label=f"{what} ({item.name} by {by} at {_clock_text(now, tz)})",
+        at=now,
+        outcome="error",
+        state=None,
+        error=f"there is no case {case_id!r}: the [case] step did not open it",
+        source=scenario.source,
+    )
+    return attrs.evolve(result, differences=tuple(_differences(item.step.expect, result)))
 
 
 def run(
@@ -834,16 +1062,20 @@ def run(
     *,
     protocol: Protocol | str | None = None,
     logger: Any = None,
+    instruments: Iterable[Instrument] | None = None,
 ) -> ScenarioResult:
     """Run ``scenario`` on a fresh engine (in-memory store, manual clock).
 
     ``protocol`` overrides the file's ``protocol`` key (a :class:`~tuko_flow.Protocol` or a
-    spec such as ``"tuko@1"``; default: the file's, else the newest TUKO). Raises
-    :class:`ScenarioError` when the file names an unknown command, field, protocol or
-    network member; every other outcome is reported in the result.
+    spec such as ``"tuko@1"``; default: the file's, else the newest TUKO). ``instruments``
+    are the risk checklists a ``checklist`` may name by ``name@version`` (default: the
+    shipped ones, ``safelives-dash@2009``). Raises :class:`ScenarioError` when the file
+    names an unknown command, field, instrument, protocol or network member; every other
+    outcome is reported in the result.
     """
     proto = _protocol_for(scenario, protocol)
-    prepared = _prepare(scenario, proto)
+    known = _instrument_table(_SHIPPED_INSTRUMENTS if instruments is None else instruments)
+    prepared = _prepare(scenario, proto, known)
     tz = ZoneInfo(scenario.timezone)
     start = scenario.intake.at
     assert start is not None  # load() requires it
@@ -858,20 +1090,23 @@ def run(
     emitted: list[Event] = []
     engine.subscribe(emitted.append)
     intake_command = prepared[0].command
-    case_id = str(getattr(intake_command, "case_id", ""))
+    case_id = str(getattr(intake_command, "case_id", scenario.intake.args.get("case_id", "")))
     results: list[StepResult] = []
     for item in prepared:
         step = item.step
         if step.at is not None:
             clock.set(step.at)
+        now = clock.now()
+        what = "the case" if step.number == 0 else f"step {step.number}"
         network: Iterable[object]
         if step.number == 0:
-            network = tuple(getattr(item.command, "network", ()) or ())
+            network = _intake_network(item, now, known)
         else:
             try:
                 network = engine.case(case_id).network
-            except CaseNotFound:
-                network = ()
+            except CaseNotFound:  # the intake failed: say so at each step, do not run it
+                results.append(_not_opened(scenario, item, what, now, tz, case_id))
+                continue
         by = step.by
         if by is None:  # only the intake may leave it out: the case leader opens the case
             leaders = [m for m in network if isinstance(m, NetworkMember) and m.case_leader]
@@ -887,23 +1122,30 @@ def run(
         actor = _resolve_actor(by, network, scenario.source, step)
         if isinstance(actor, ScenarioProblem):
             raise ScenarioError([actor])
-        now = clock.now()
-        label = (
-            f"{'the case' if step.number == 0 else f'step {step.number}'} "
-            f"({item.name} by {by} at {_clock_text(now, tz)})"
-        )
+        label = f"{what} ({item.name} by {by} at {_clock_text(now, tz)})"
+        command, problems = item.command, item.invalid
+        if item.rebuild:  # values that take who does the step (a checklist's answers)
+
+            def resolve(
+                who: str, key: str, network: Iterable[object] = network, step: Step = step
+            ) -> Actor:
+                found = _resolve_actor(who, network, scenario.source, step, key)
+                if isinstance(found, ScenarioProblem):
+                    raise ScenarioError([found])
+                return found
+
+            command, problems = _make(item.cls, step, _Context(actor, now, resolve, known))
         emitted.clear()
         outcome, error = "accepted", None
         failures: tuple[RuleFailure, ...] = ()
-        problems: tuple[FieldProblem, ...] = item.invalid
-        if item.command is None:
+        if command is None:
             outcome = "invalid"
         else:
             try:
                 if step.number == 0:
-                    engine.open_case(item.command, actor=actor)
+                    engine.open_case(command, actor=actor)
                 else:
-                    engine.execute(case_id, item.command, actor=actor)
+                    engine.execute(case_id, command, actor=actor)
             except CommandRefused as refusal:
                 outcome, failures = "refused", refusal.failures
             except ValidationError as invalid:
