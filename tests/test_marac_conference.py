@@ -626,3 +626,26 @@ def test_children_among_the_people_at_risk_need_the_child_welfare_referral(
     with pytest.raises(CommandRefused) as refused:
         hold_conference(engine, clock)
     assert refused.value.rules == ("child_safeguarding_referred",)
+
+
+def test_a_conference_before_the_referral_is_invalid(engine: Engine, clock: ManualClock) -> None:
+    """A conference cannot have discussed a referral that did not exist yet."""
+    open_marac(engine, clock)
+    list_for_conference(engine, clock)
+    prepare_conference(engine, children=False)
+    clock.advance(days=10)
+    before = engine.case(MARAC_CASE)
+    with pytest.raises(ValidationError) as invalid:
+        engine.execute(
+            MARAC_CASE,
+            HoldConference(
+                held_at=START - timedelta(days=1),
+                agencies_present=PRESENT,
+                victim_represented_by="m-idva",
+                actions=(),
+            ),
+            actor=COORDINATOR,
+        )
+    assert "held_at" in invalid.value.fields
+    assert "before the referral" in str(invalid.value)
+    assert engine.case(MARAC_CASE) == before

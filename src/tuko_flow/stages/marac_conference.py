@@ -122,6 +122,18 @@ def _meeting_problems(
         and held_at <= last.held_at
     ):
         p.add("held_at", "is not after the last conference", f"after {last.held_at.isoformat()}")
+    referral = current.referral
+    if (
+        isinstance(held_at, datetime)
+        and held_at.tzinfo is not None
+        and referral is not None
+        and held_at < referral.occurred_at
+    ):
+        p.add(
+            "held_at",
+            "is before the referral was made",
+            f"from {referral.occurred_at.isoformat()} (the referral) to now",
+        )
     if p.sequence("agencies_present", agencies, "agency names"):
         assert isinstance(agencies, tuple)
         unknown = [a for a in agencies if a not in f.config.agency_set]
