@@ -257,6 +257,7 @@ EXPECTED: dict[str, set[str]] = {
         "InputCase",
         "InputCases",
         "IntakeCase",
+        "MARAC_INPUTS",
         "Maker",
         "TUKO_INPUTS",
         "by",

@@ -26,6 +26,7 @@ from .errors import TukoFlowError
 EXAMPLES = """examples:
   tuko-flow paths                               covering paths of TUKO (exit 1: a goal missed)
   tuko-flow paths --kind shortest               the shortest path to every state
+  tuko-flow paths --protocol marac              covering paths of MARAC
   tuko-flow paths --kind simple --max-length 4  simple paths of up to 4 changes of state
   tuko-flow paths --json                        as JSON
   tuko-flow paths --protocol mypkg.protocols:VARIANT --inputs mypkg.protocols:VARIANT_INPUTS
@@ -53,16 +54,18 @@ def _same(a: Protocol, b: Protocol) -> bool:
 
 def inputs_for(protocol: Protocol, spec: str, inputs: str | None = None) -> InputCases:
     """The input cases for ``protocol``: ``inputs`` (``pkg.mod:NAME``) when given, else the
-    shipped ones, else ``NAME_INPUTS`` next to a protocol named ``pkg.mod:NAME``."""
+    shipped ones (the ``*_INPUTS`` of :mod:`tuko_flow.paths`), else ``NAME_INPUTS`` next to
+    a protocol named ``pkg.mod:NAME``."""
     label = f"{protocol.name}@{protocol.version}"
     candidates: list[str] = []
     if inputs is not None:
         candidates.append(inputs)
     else:
-        from ._paths_tuko import TUKO_INPUTS
+        from . import paths
 
-        if _same(TUKO_INPUTS.protocol, protocol):
-            return TUKO_INPUTS
+        for shipped in (getattr(paths, n) for n in paths.__all__ if n.endswith("_INPUTS")):
+            if isinstance(shipped, InputCases) and _same(shipped.protocol, protocol):
+                return shipped
         name = spec.partition("@")[0]
         if ":" in name:
             candidates.append(f"{name}_INPUTS")

@@ -11,8 +11,9 @@ protocol with them on a real engine:
 * :func:`run_path` — replay a path on a real engine and say which step differs.
 
 Each :class:`PathSet` reports what the inputs could not reach, with the reason. The
-TUKO input cases ship as :data:`TUKO_INPUTS`. pytest and hypothesis helpers live in
-:mod:`tuko_flow.testing` (``path_cases``, ``check_path``, ``random_walk_machine``)::
+TUKO input cases ship as :data:`TUKO_INPUTS`, MARAC's as :data:`MARAC_INPUTS`. pytest
+and hypothesis helpers live in :mod:`tuko_flow.testing` (``path_cases``, ``check_path``,
+``random_walk_machine``)::
 
     from tuko_flow.paths import TUKO_INPUTS, covering_paths
 
@@ -45,6 +46,7 @@ from ._paths_explore import (
     shortest_paths,
     simple_paths,
 )
+from ._paths_marac import MARAC_INPUTS
 from ._paths_tuko import TUKO_INPUTS
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "InputCase",
     "InputCases",
     "IntakeCase",
+    "MARAC_INPUTS",
     "Maker",
     "TUKO_INPUTS",
     "by",
