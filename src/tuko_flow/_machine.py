@@ -55,9 +55,9 @@ class Firing(RuleContext):
         "command_id",
         "events",
         "failures",
-        "reader",
         "outbox",
         "protocol",
+        "reader",
         "state",
         "trigger",
     )

@@ -17,7 +17,6 @@ from ..rules.marac import LINK_RULES
 from ..rules.referrals import REFERRAL_RULES
 from ..rules.tuko import TUKO_RULES
 from . import intake, marac_link, stage1_notice, stage2_evaluate, stage3_plan, stage4_manage
-from .referrals import referral_transition
 from ._common import (
     ACTIVE,
     AWAITING_NOTICE,
@@ -28,6 +27,7 @@ from ._common import (
     STAGE3,
     STAGE4,
 )
+from .referrals import referral_transition
 
 __all__ = [
     "AWAITING_NOTICE",
