@@ -90,6 +90,7 @@ from tuko_flow import (
     MARAC,
     TUKO,
     AcceptReferral,
+    Actor,
     Client,
     Command,
     Engine,
@@ -216,35 +217,40 @@ Run = Callable[[int, int], None]
 Check = Callable[[], None]
 
 
-def tuko_transition(level: int) -> Callable[[int, str], tuple[Run, Check]]:
-    """``Engine.execute(inform_network)`` on cases in ``stage1_notice``, logging at ``level``.
+def executing(engine: Engine, work: Sequence[tuple[str, Command]], actor: Actor) -> Run:
+    """Run: ``engine.execute`` of the pre-built ``(case_id, command)`` pairs in ``work``."""
+    execute = engine.execute
 
-    structlog binds the engine's logger on first use (``cache_logger_on_first_use``), which
-    happens while the cases are set up: each engine keeps the level configured here.
-    """
+    def run(lo: int, hi: int) -> None:
+        for case_id, command in work[lo:hi]:
+            execute(case_id, command, actor=actor)
 
-    def prepare(n: int, tag: str) -> tuple[Run, Check]:
-        configure_logging(level)
-        engine, work = tuko_cases_in_stage1(n, tag)
-        execute = engine.execute
-        actor = OFFICER
-
-        def run(lo: int, hi: int) -> None:
-            for case_id, command in work[lo:hi]:
-                execute(case_id, command, actor=actor)
-
-        def check() -> None:
-            if engine.case(work[-1][0]).state != "stage2_evaluate":  # pragma: no cover
-                raise RuntimeError("inform_network did not change the state")
-
-        return run, check
-
-    return prepare
+    return run
 
 
-def bare_transition(n: int, tag: str) -> tuple[Run, Check]:
-    """``model.go()`` with a guard and an after-callback, one machine per model."""
-    models = bare_models_with_machines(n, tag)
+def opening(engine: Engine, intakes: Sequence[Command], actor: Actor) -> Run:
+    """Run: ``engine.open_case`` of the pre-built ``intakes``."""
+    open_case = engine.open_case
+
+    def run(lo: int, hi: int) -> None:
+        for intake in intakes[lo:hi]:
+            open_case(intake, actor=actor)
+
+    return run
+
+
+def firing(work: Sequence[Callable[[], Any]]) -> Run:
+    """Run: call each pre-bound bare trigger in ``work``."""
+
+    def run(lo: int, hi: int) -> None:
+        for fire in work[lo:hi]:
+            fire()
+
+    return run
+
+
+def going(models: list[BareCase]) -> tuple[Run, Check]:
+    """``model.go()`` on each of ``models`` (whatever machine they sit on)."""
 
     def run(lo: int, hi: int) -> None:
         for m in models[lo:hi]:
@@ -258,44 +264,10 @@ def bare_transition(n: int, tag: str) -> tuple[Run, Check]:
     return run, check
 
 
-def bare_shared_transition(n: int, tag: str) -> tuple[Run, Check]:
-    """``model.go()`` with many models on one shared machine (for information)."""
-    _machine, models = bare_models_on_shared_machine(n, tag)  # the models' triggers keep it
-
-    def run(lo: int, hi: int) -> None:
-        for m in models[lo:hi]:
-            m.go()  # type: ignore[attr-defined]
-
-    def check() -> None:
-        last: Any = models[-1]
-        if last.moves != 1 or last.state != STATES[1]:  # pragma: no cover
-            raise RuntimeError("the bare trigger did not change the state")
-
-    return run, check
-
-
-def tuko_open_case(n: int, tag: str) -> tuple[Run, Check]:
-    """``Engine.open_case`` with pre-built intakes (not "always assume need")."""
-    configure_logging(logging.INFO)
-    engine = Engine()
-    intakes = [sample_intake(f"case-{tag}-{i:06d}") for i in range(n)]
-    open_case = engine.open_case
-    actor = OFFICER
-
-    def run(lo: int, hi: int) -> None:
-        for intake in intakes[lo:hi]:
-            open_case(intake, actor=actor)
-
-    def check() -> None:
-        if engine.case(intakes[-1].case_id).state != "awaiting_notice":  # pragma: no cover
-            raise RuntimeError("open_case did not leave the case awaiting notice")
-
-    return run, check
-
-
-def bare_machine_per_case(n: int, tag: str) -> tuple[Run, Check]:
+def machine_per_case(
+    models: list[BareCase], states: list[str], transitions: list[dict[str, Any]]
+) -> tuple[Run, Check]:
     """``Machine(model=obj, states=..., transitions=..., initial=...)`` per pre-built model."""
-    models = [BareCase(f"case-{tag}-{i:06d}") for i in range(n)]
     machines: list[Machine] = []
     append = machines.append
 
@@ -304,9 +276,9 @@ def bare_machine_per_case(n: int, tag: str) -> tuple[Run, Check]:
             append(
                 Machine(
                     model=m,
-                    states=STATES,
-                    transitions=BARE_TRANSITIONS,
-                    initial=STATES[0],
+                    states=states,
+                    transitions=transitions,
+                    initial=states[0],
                     auto_transitions=False,
                 )
             )
@@ -316,6 +288,56 @@ def bare_machine_per_case(n: int, tag: str) -> tuple[Run, Check]:
             raise RuntimeError("not every machine was built")
 
     return run, check
+
+
+def tuko_transition(level: int) -> Callable[[int, str], tuple[Run, Check]]:
+    """``Engine.execute(inform_network)`` on cases in ``stage1_notice``, logging at ``level``.
+
+    structlog binds the engine's logger on first use (``cache_logger_on_first_use``), which
+    happens while the cases are set up: each engine keeps the level configured here.
+    """
+
+    def prepare(n: int, tag: str) -> tuple[Run, Check]:
+        configure_logging(level)
+        engine, work = tuko_cases_in_stage1(n, tag)
+
+        def check() -> None:
+            if engine.case(work[-1][0]).state != "stage2_evaluate":  # pragma: no cover
+                raise RuntimeError("inform_network did not change the state")
+
+        return executing(engine, work, OFFICER), check
+
+    return prepare
+
+
+def bare_transition(n: int, tag: str) -> tuple[Run, Check]:
+    """``model.go()`` with a guard and an after-callback, one machine per model."""
+    return going(bare_models_with_machines(n, tag))
+
+
+def bare_shared_transition(n: int, tag: str) -> tuple[Run, Check]:
+    """``model.go()`` with many models on one shared machine (for information)."""
+    _machine, models = bare_models_on_shared_machine(n, tag)  # the models' triggers keep it
+    return going(models)
+
+
+def tuko_open_case(n: int, tag: str) -> tuple[Run, Check]:
+    """``Engine.open_case`` with pre-built intakes (not "always assume need")."""
+    configure_logging(logging.INFO)
+    engine = Engine()
+    intakes = [sample_intake(f"case-{tag}-{i:06d}") for i in range(n)]
+
+    def check() -> None:
+        if engine.case(intakes[-1].case_id).state != "awaiting_notice":  # pragma: no cover
+            raise RuntimeError("open_case did not leave the case awaiting notice")
+
+    return opening(engine, intakes, OFFICER), check
+
+
+def bare_machine_per_case(n: int, tag: str) -> tuple[Run, Check]:
+    """``Machine(model=obj, states=..., transitions=..., initial=...)`` per pre-built model."""
+    models = [BareCase(f"case-{tag}-{i:06d}") for i in range(n)]
+    return machine_per_case(models, STATES, BARE_TRANSITIONS)
 
 
 # --- MARAC: the bare machine of its shape, and its cases ----------------------------------
@@ -446,19 +468,13 @@ def marac_transition(level: int) -> Callable[[int, str], tuple[Run, Check]]:
             for case_id in case_ids
             for trigger, _state in MARAC_SEQUENCE
         ][:n]
-        execute = engine.execute
-        actor = VICTIM_SUPPORT
-
-        def run(lo: int, hi: int) -> None:
-            for case_id, command in work[lo:hi]:
-                execute(case_id, command, actor=actor)
 
         def check() -> None:
             expected = MARAC_SEQUENCE[(n - 1) % len(MARAC_SEQUENCE)][1]
             if engine.case(work[-1][0]).state != expected:  # pragma: no cover
                 raise RuntimeError("the MARAC commands did not reach the expected state")
 
-        return run, check
+        return executing(engine, work, VICTIM_SUPPORT), check
 
     return prepare
 
@@ -468,17 +484,13 @@ def bare_marac_transition(n: int, tag: str) -> tuple[Run, Check]:
     models = bare_marac_models_referred(-(-n // len(MARAC_SEQUENCE)), tag)
     work = [getattr(m, trigger) for m in models for trigger, _state in MARAC_SEQUENCE][:n]
 
-    def run(lo: int, hi: int) -> None:
-        for trigger in work[lo:hi]:
-            trigger()
-
     def check() -> None:
         last: Any = models[-1]
         expected = MARAC_SEQUENCE[(n - 1) % len(MARAC_SEQUENCE)][1]
         if sum(m.moves for m in models) != n or last.state != expected:  # pragma: no cover
             raise RuntimeError("the bare MARAC triggers did not all move")
 
-    return run, check
+    return firing(work), check
 
 
 def marac_open_case(n: int, tag: str) -> tuple[Run, Check]:
@@ -486,43 +498,18 @@ def marac_open_case(n: int, tag: str) -> tuple[Run, Check]:
     configure_logging(logging.INFO)
     engine = Engine()
     intakes = [marac_intake(f"marac-{tag}-{i:06d}", engine.clock.now()) for i in range(n)]
-    open_case = engine.open_case
-    actor = POLICE
-
-    def run(lo: int, hi: int) -> None:
-        for intake in intakes[lo:hi]:
-            open_case(intake, actor=actor)
 
     def check() -> None:
         if engine.case(intakes[-1].case_id).state != "assessment":  # pragma: no cover
             raise RuntimeError("open_case did not leave the MARAC case in assessment")
 
-    return run, check
+    return opening(engine, intakes, POLICE), check
 
 
 def bare_marac_machine_per_case(n: int, tag: str) -> tuple[Run, Check]:
     """``Machine(...)`` of the MARAC shape per pre-built model."""
     models = [BareCase(f"marac-{tag}-{i:06d}") for i in range(n)]
-    machines: list[Machine] = []
-    append = machines.append
-
-    def run(lo: int, hi: int) -> None:
-        for m in models[lo:hi]:
-            append(
-                Machine(
-                    model=m,
-                    states=MARAC_STATES,
-                    transitions=BARE_MARAC_TRANSITIONS,
-                    initial=MARAC_STATES[0],
-                    auto_transitions=False,
-                )
-            )
-
-    def check() -> None:
-        if len(machines) != len(models):  # pragma: no cover
-            raise RuntimeError("not every machine was built")
-
-    return run, check
+    return machine_per_case(models, MARAC_STATES, BARE_MARAC_TRANSITIONS)
 
 
 def marac_command_alone(trigger: str, done: int) -> Callable[[int, str], tuple[Run, Check]]:
@@ -535,19 +522,13 @@ def marac_command_alone(trigger: str, done: int) -> Callable[[int, str], tuple[R
             (case_id, marac_command(engine, trigger))
             for case_id in marac_cases_referred(engine, n, tag, done)
         ]
-        execute = engine.execute
-        actor = VICTIM_SUPPORT
-
-        def run(lo: int, hi: int) -> None:
-            for case_id, command in work[lo:hi]:
-                execute(case_id, command, actor=actor)
 
         def check() -> None:
             case = engine.case(work[-1][0])
             if case.state != MARAC_SEQUENCE[done][1]:  # pragma: no cover
                 raise RuntimeError(f"{trigger} did not reach the expected state")
 
-        return run, check
+        return executing(engine, work, VICTIM_SUPPORT), check
 
     return prepare
 
@@ -559,15 +540,11 @@ def bare_marac_trigger_alone(trigger: str, done: int) -> Callable[[int, str], tu
         models = bare_marac_models_referred(n, tag, done)
         work = [getattr(m, trigger) for m in models]
 
-        def run(lo: int, hi: int) -> None:
-            for fire in work[lo:hi]:
-                fire()
-
         def check() -> None:
             if sum(m.moves for m in models) != n:  # pragma: no cover
                 raise RuntimeError(f"the bare {trigger} did not move every model")
 
-        return run, check
+        return firing(work), check
 
     return prepare
 
@@ -764,64 +741,61 @@ def traced_bytes(build: Callable[[], Any]) -> tuple[int, Any]:
     return after - before, held
 
 
-def memory_tuko(n: int) -> float:
+def memory_engine(n: int, open_one: Callable[[Engine, int], None], what: str) -> float:
+    """Bytes per case held by one engine after ``open_one(engine, i)`` for ``i < n``."""
     configure_logging(logging.INFO)
     engine = Engine()
 
     def build() -> Engine:
         for i in range(n):
-            intake: OpenCase = sample_intake(f"case-mem-{i:06d}")
-            engine.open_case(intake, actor=OFFICER)
+            open_one(engine, i)
         return engine
 
     size, held = traced_bytes(build)
     if sum(1 for _ in held.case_ids()) != n:  # pragma: no cover
-        raise RuntimeError("not every case was opened")
+        raise RuntimeError(f"not every {what} was opened")
     return size / n
 
 
-def memory_bare(n: int) -> float:
+def memory_bare_machines(n: int, prefix: str, machine: Callable[[BareCase], Machine]) -> float:
+    """Bytes per bare model (ids ``{prefix}-mem-…``) with its own ``machine(model)``."""
+
     def build() -> list[tuple[BareCase, Machine]]:
         pairs = []
         for i in range(n):
-            model = BareCase(f"case-mem-{i:06d}")
-            pairs.append((model, bare_machine(model)))
+            model = BareCase(f"{prefix}-mem-{i:06d}")
+            pairs.append((model, machine(model)))
         return pairs
 
     size, held = traced_bytes(build)
     if len(held) != n:  # pragma: no cover
         raise RuntimeError("not every machine was built")
     return size / n
+
+
+def memory_tuko(n: int) -> float:
+    def open_one(engine: Engine, i: int) -> None:
+        intake: OpenCase = sample_intake(f"case-mem-{i:06d}")
+        engine.open_case(intake, actor=OFFICER)
+
+    return memory_engine(n, open_one, "case")
+
+
+def memory_bare(n: int) -> float:
+    return memory_bare_machines(n, "case", bare_machine)
 
 
 def memory_marac(n: int) -> float:
     """Bytes per MARAC case held by one engine: opened with a DASH built inside the trace."""
-    configure_logging(logging.INFO)
-    engine = Engine()
 
-    def build() -> Engine:
-        for i in range(n):
-            engine.open_case(marac_intake(f"marac-mem-{i:06d}", engine.clock.now()), actor=POLICE)
-        return engine
+    def open_one(engine: Engine, i: int) -> None:
+        engine.open_case(marac_intake(f"marac-mem-{i:06d}", engine.clock.now()), actor=POLICE)
 
-    size, held = traced_bytes(build)
-    if sum(1 for _ in held.case_ids()) != n:  # pragma: no cover
-        raise RuntimeError("not every MARAC case was opened")
-    return size / n
+    return memory_engine(n, open_one, "MARAC case")
 
 
 def memory_bare_marac(n: int) -> float:
-    def build() -> list[tuple[BareCase, Machine]]:
-        pairs = []
-        for i in range(n):
-            model = BareCase(f"marac-mem-{i:06d}")
-            pairs.append((model, bare_marac_machine(model)))
-        return pairs
-
-    size, held = traced_bytes(build)
-    if len(held) != n:  # pragma: no cover
-        raise RuntimeError("not every machine was built")
-    return size / n
+    return memory_bare_machines(n, "marac", bare_marac_machine)
 
 
 def memory_checklists(n: int) -> float:
@@ -862,22 +836,29 @@ def per_operation(result: dict[str, Any], samples: dict[str, list[float]]) -> No
 # --- the run ------------------------------------------------------------------------------
 
 
+def sampled(
+    contenders: dict[str, Prepare], n: int, rounds: int, chunk: int, warm_n: int, tag: str
+) -> dict[str, list[float]]:
+    """A warm-up round of ``warm_n`` operations, then ``rounds`` timed rounds of ``n``
+    (order reversed every other round): each contender's seconds per operation per round.
+    Round ``r``'s cases are tagged ``{tag}{r}``, the warm-up's ``warm-{tag}``."""
+    one_round(warm_n, chunk, f"warm-{tag}", False, contenders)
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(rounds):
+        for name, per_op in one_round(n, chunk, f"{tag}{r}", r % 2 == 1, contenders).items():
+            samples[name].append(per_op)
+    return samples
+
+
 def run(n: int, rounds: int, chunk: int) -> dict[str, Any]:
     # Warm up: build the shared TUKO machine, load lazily imported code, fill caches.
-    one_round(max(20, n // 20), chunk, "warm", reverse=False)
-    samples: dict[str, list[float]] = {name: [] for name in CONTENDERS}
-    for r in range(rounds):
-        for name, per_op in one_round(n, chunk, f"r{r}", reverse=r % 2 == 1).items():
-            samples[name].append(per_op)
+    samples = sampled(CONTENDERS, n, rounds, chunk, max(20, n // 20), "r")
 
     # Each MARAC command on its own: fewer operations (each needs its own case), same rounds.
     n_command = max(1, n // len(MARAC_SEQUENCE))
-    one_round(max(5, n_command // 20), chunk, "warm-c", False, MARAC_COMMAND_CONTENDERS)
-    command_samples: dict[str, list[float]] = {name: [] for name in MARAC_COMMAND_CONTENDERS}
-    for r in range(rounds):
-        timed = one_round(n_command, chunk, f"c{r}", r % 2 == 1, MARAC_COMMAND_CONTENDERS)
-        for name, per_op in timed.items():
-            command_samples[name].append(per_op)
+    command_samples = sampled(
+        MARAC_COMMAND_CONTENDERS, n_command, rounds, chunk, max(5, n_command // 20), "c"
+    )
     configure_logging(logging.INFO)
 
     # Memory: after the timing, from a collected heap.
