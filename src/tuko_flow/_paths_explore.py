@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -61,6 +61,33 @@ def _command_id(case_id: str, version: int) -> str:
 def _with_id(command: Command, case_id: str, version: int) -> Command:
     """The command with a reproducible id: the case and the version its first event gets."""
     return attrs.evolve(command, command_id=_command_id(case_id, version))
+
+
+def _intake_step(protocol: Protocol, name: str, actor: Actor) -> Step:
+    """The intake ``name`` opening a case of ``protocol`` (before its events are read)."""
+    return Step(
+        trigger=protocol.intake.name,
+        source="",
+        dest=protocol.initial,
+        outcome="accepted",
+        input=name,
+        actor=_who(actor),
+    )
+
+
+def _accepted_step(
+    inp: InputCase, state: str, actor: Actor, wait: timedelta = timedelta(0)
+) -> Step:
+    """``inp`` accepted in ``state``; :func:`observed_steps` reads its destination."""
+    return Step(
+        trigger=inp.trigger,
+        source=state,
+        dest=state,
+        outcome="accepted",
+        input=inp.name,
+        actor=_who(actor),
+        wait=wait,
+    )
 
 
 def observed_steps(
@@ -269,14 +296,7 @@ class _Explorer:
             )
             return None
         events = tuple(engine.store.load(case_id))
-        first = Step(
-            trigger=self.protocol.intake.name,
-            source="",
-            dest=self.protocol.initial,
-            outcome="accepted",
-            input=name,
-            actor=_who(intake.actor),
-        )
+        first = _intake_step(self.protocol, name, intake.actor)
         steps = observed_steps(self.protocol, first, events, intake.actor)
         history = tuple((s.trigger, s.source, s.dest) for s in steps[1:])
         return _Node(
@@ -332,15 +352,7 @@ class _Explorer:
             )
             return
         events = tuple(engine.store.load(self.inputs.case_id, after=case.version))
-        first = Step(
-            trigger=inp.trigger,
-            source=case.state,
-            dest=case.state,
-            outcome="accepted",
-            input=inp.name,
-            actor=_who(actor),
-            wait=inp.wait,
-        )
+        first = _accepted_step(inp, case.state, actor, inp.wait)
         steps = observed_steps(self.protocol, first, events, actor)
         goals = self._goals_of_arrival(steps, new_case, actor, now)
         history = node.history + tuple(
@@ -823,15 +835,7 @@ def _perform(
     if built is None:
         raise _Differs(f"input {inp.label!r} does not apply to the case in {case.state!r}")
     command, actor = _checked(inp, built)
-    first = Step(
-        trigger=inp.trigger,
-        source=case.state,
-        dest=case.state,
-        outcome="accepted",
-        input=inp.name,
-        actor=_who(actor),
-        wait=expected.wait,
-    )
+    first = _accepted_step(inp, case.state, actor, expected.wait)
     try:
         engine.execute(case.case_id, _with_id(command, case.case_id, case.version), actor=actor)
     except CommandRefused as exc:

@@ -19,8 +19,9 @@ from ._paths_explore import (
     DEFAULT_MAX_CASES,
     DEFAULT_MAX_LENGTH,
     DEFAULT_MAX_STEPS,
+    _accepted_step,
     _checked,
-    _who,
+    _intake_step,
     _with_id,
     generate,
     observed_steps,
@@ -176,14 +177,7 @@ def random_walk_machine(
                 )
             except (ValidationError, CommandRefused) as exc:
                 self.fail("intake opens a case", f"intake {intake!r}: {exc}")
-            first = Step(
-                trigger=protocol.intake.name,
-                source="",
-                dest=protocol.initial,
-                outcome="accepted",
-                input=intake,
-                actor=_who(chosen.actor),
-            )
+            first = _intake_step(protocol, intake, chosen.actor)
             history = self.engine.history(case_id)
             self.steps.extend(observed_steps(protocol, first, history, chosen.actor))
             self.opened = True
@@ -200,14 +194,7 @@ def random_walk_machine(
             if built is None:
                 return
             command, actor = _checked(inp, built)
-            first = Step(
-                trigger=inp.trigger,
-                source=case.state,
-                dest=case.state,
-                outcome="accepted",
-                input=inp.name,
-                actor=_who(actor),
-            )
+            first = _accepted_step(inp, case.state, actor)
             before = self.engine.history(case_id)
             try:
                 self.engine.execute(case_id, _with_id(command, case_id, case.version), actor=actor)
