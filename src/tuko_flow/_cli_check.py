@@ -9,10 +9,10 @@ says which file and line).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from ._cli_output import print_json
 from ._protocol import Protocol
 from ._registry import resolve_protocol, shipped_protocols
 from .errors import ProtocolDefinitionError, TukoFlowError
@@ -100,24 +100,21 @@ def _check(args: argparse.Namespace) -> int:
         except ScenarioError as exc:
             errors.append(exc)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "ok": not errors and all(r.ok for r in results),
-                    "results": [r.to_dict() for r in results],
-                    "errors": [
-                        {
-                            "path": e.problems[0].source if e.problems else None,
-                            "problems": [
-                                {"path": p.source, "line": p.line, "message": p.message}
-                                for p in e.problems
-                            ],
-                        }
-                        for e in errors
-                    ],
-                },
-                indent=2,
-            )
+        print_json(
+            {
+                "ok": not errors and all(r.ok for r in results),
+                "results": [r.to_dict() for r in results],
+                "errors": [
+                    {
+                        "path": e.problems[0].source if e.problems else None,
+                        "problems": [
+                            {"path": p.source, "line": p.line, "message": p.message}
+                            for p in e.problems
+                        ],
+                    }
+                    for e in errors
+                ],
+            }
         )
     else:
         for result in results:
@@ -150,20 +147,17 @@ def _validate(args: argparse.Namespace) -> int:
         for (name, version), protocol in sorted(shipped_protocols().items()):
             targets.append((f"{name}@{version}", protocol, protocol.problems()))
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "protocol": spec,
-                        "name": p.name if p is not None else None,
-                        "version": p.version if p is not None else None,
-                        "ok": not problems,
-                        "problems": problems,
-                    }
-                    for spec, p, problems in targets
-                ],
-                indent=2,
-            )
+        print_json(
+            [
+                {
+                    "protocol": spec,
+                    "name": p.name if p is not None else None,
+                    "version": p.version if p is not None else None,
+                    "ok": not problems,
+                    "problems": problems,
+                }
+                for spec, p, problems in targets
+            ]
         )
     else:
         for spec, p, problems in targets:

@@ -8,10 +8,10 @@ error (unknown protocol, missing store, malformed ``--map``).
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from ._cli_output import answer
 from ._engine import Engine
 from ._protocol import Protocol
 from ._registry import resolve_protocol, shipped_protocols
@@ -84,45 +84,32 @@ def _engine(args: argparse.Namespace, *extra: Protocol) -> Engine:
     return Engine(_existing_store(args.store), protocols=protocols.values(), logger=_logger(args))
 
 
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2))
-
-
 def _diff(args: argparse.Namespace) -> int:
     old, new = resolve_protocol(args.old), resolve_protocol(args.new)
     change = diff(old, new)
     if args.store is None:
-        if args.json:
-            _print_json(change.to_dict())
-        else:
-            print(change.explain())
-        return 0
+        return answer(args.json, change.to_dict(), change.explain(), ok=True)
     stranded = stranded_cases(_engine(args, old, new), change)
-    if args.json:
-        _print_json(
-            {
-                **change.to_dict(),
-                "stranded": [
-                    {
-                        "case_id": s.case_id,
-                        "state": s.state,
-                        "reason": s.reason,
-                        "lost": list(s.lost),
-                    }
-                    for s in stranded
-                ],
-            }
-        )
+    under = f"under {change.old_label} would be stranded"
+    lines = [change.explain(), ""]
+    if stranded:
+        lines.append(f"{len(stranded)} in-flight case(s) {under}:")
+        lines.extend(f"  - {s}" for s in stranded)
     else:
-        print(change.explain())
-        print("")
-        if stranded:
-            print(f"{len(stranded)} in-flight case(s) under {change.old_label} would be stranded:")
-            for s in stranded:
-                print(f"  - {s}")
-        else:
-            print(f"no in-flight case under {change.old_label} would be stranded")
-    return 1 if stranded else 0
+        lines.append(f"no in-flight case {under}")
+    data = {
+        **change.to_dict(),
+        "stranded": [
+            {
+                "case_id": s.case_id,
+                "state": s.state,
+                "reason": s.reason,
+                "lost": list(s.lost),
+            }
+            for s in stranded
+        ],
+    }
+    return answer(args.json, data, "\n".join(lines), ok=not stranded)
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -136,17 +123,9 @@ def _migrate(args: argparse.Namespace) -> int:
         )
         report = replay_check(engine, target, state_map=state_map, keep_unmapped=args.keep_unmapped)
         ok = plan.ok and report.ok
-        if args.json:
-            _print_json(
-                {"dry_run": True, "ok": ok, "plan": plan.to_dict(), "replay": report.to_dict()}
-            )
-        else:
-            print(plan.explain())
-            print("")
-            print(report.explain())
-            print("")
-            print("dry run: nothing was written")
-        return 0 if ok else 1
+        data = {"dry_run": True, "ok": ok, "plan": plan.to_dict(), "replay": report.to_dict()}
+        text = f"{plan.explain()}\n\n{report.explain()}\n\ndry run: nothing was written"
+        return answer(args.json, data, text, ok)
     if not args.reason or not args.reason.strip():
         raise TukoFlowError("--reason is required: say why the cases are migrated")
     try:
@@ -159,27 +138,19 @@ def _migrate(args: argparse.Namespace) -> int:
             reason=args.reason,
         )
     except MigrationRefused as refused:
-        if args.json:
-            _print_json(
-                {
-                    "dry_run": False,
-                    "ok": False,
-                    "refused": {
-                        "target": refused.target,
-                        "reason": refused.reason,
-                        "cases": refused.cases,
-                        "allowed": refused.allowed,
-                    },
-                }
-            )
-        else:
-            print(str(refused))
-        return 1
-    if args.json:
-        _print_json({"dry_run": False, "ok": result.ok, "result": result.to_dict()})
-    else:
-        print(result.explain())
-    return 0 if result.ok else 1
+        data = {
+            "dry_run": False,
+            "ok": False,
+            "refused": {
+                "target": refused.target,
+                "reason": refused.reason,
+                "cases": refused.cases,
+                "allowed": refused.allowed,
+            },
+        }
+        return answer(args.json, data, str(refused), ok=False)
+    data = {"dry_run": False, "ok": result.ok, "result": result.to_dict()}
+    return answer(args.json, data, result.explain(), result.ok)
 
 
 def _replay_check(args: argparse.Namespace) -> int:
@@ -190,11 +161,7 @@ def _replay_check(args: argparse.Namespace) -> int:
         state_map=_state_map(args.map),
         keep_unmapped=args.keep_unmapped,
     )
-    if args.json:
-        _print_json(report.to_dict())
-    else:
-        print(report.explain())
-    return 0 if report.ok else 1
+    return answer(args.json, report.to_dict(), report.explain(), report.ok)
 
 
 def _mapping_options(cmd: argparse.ArgumentParser) -> None:
