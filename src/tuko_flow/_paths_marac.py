@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from ._case import Case
 from ._config import TukoConfig
 from ._demo import ADVOCATE, MARAC_NETWORK, POLICE, START
-from ._marac_values import ActionOutcome, ActionReview, Consent, MaracAction, VictimNotice
+from ._marac_values import ActionOutcome, ActionReview, MaracAction, VictimNotice
 from ._paths import Goal, InputCase, InputCases, IntakeCase, Maker, by
+from ._paths_tuko import OUTSIDER, _actor, _referral  # the made-up outsider; shared commands
 from ._protocol import Command
 from ._values import Actor, Client, NetworkMember, PersonAtRisk, Relation
 from .rules._base import RuleContext
@@ -54,8 +55,6 @@ VICTIM = PersonAtRisk(ref="victim-91c2", relation=Relation.VICTIM)
 CHILD = PersonAtRisk(ref="child-55d0", relation=Relation.CHILD)
 PERPETRATOR = Client("client-7f3a")
 
-#: A made-up NGO worker who is in no MARAC network.
-OUTSIDER = Actor(agency="ngo", person="ngo-909")
 #: A made-up child-protection worker the coordinator may add to the MARAC network.
 CHILD_PROTECTION_MEMBER = NetworkMember(
     member_id="m-cp", agency="child_protection", person="cp-404"
@@ -128,10 +127,6 @@ def _not_assessed(case_id: str) -> Command:
 
 
 # --- who: the professionals of the case ----------------------------------------------------
-
-
-def _actor(member: NetworkMember) -> Actor:
-    return Actor(agency=member.agency, person=member.person)
 
 
 def _coordinator(case: Case) -> Actor:
@@ -283,20 +278,6 @@ def _new_member(case: Case, now: datetime) -> Command | None:
 
 def _any_member(case: Case, now: datetime) -> Command:
     return AddNetworkMember(member=CHILD_PROTECTION_MEMBER)
-
-
-def _victim_support(consented: bool) -> Maker:
-    def make(case: Case, now: datetime) -> Command:
-        consent = Consent(
-            given_by=VICTIM.ref, given_at=now, purpose="Pass contact details to victim support."
-        )
-        return ReferToService(
-            service="victim_support",
-            person_ref=VICTIM.ref,
-            consent=consent if consented else None,
-        )
-
-    return make
 
 
 def _child_welfare(case: Case, now: datetime) -> Command | None:
@@ -484,12 +465,12 @@ MARAC_INPUTS = InputCases(
         InputCase(
             trigger="refer_to_service",
             name="victim support with consent",
-            build=by(_victim_support(True), POLICE),
+            build=by(_referral(True), POLICE),
         ),
         InputCase(
             trigger="refer_to_service",
             name="victim support without consent",
-            build=by(_victim_support(False), POLICE),
+            build=by(_referral(False), POLICE),
             breaks=("consent_given",),
         ),
         InputCase(
@@ -501,7 +482,7 @@ MARAC_INPUTS = InputCases(
         InputCase(
             trigger="refer_to_service",
             name=_AS_OUTSIDER,
-            build=by(_victim_support(True), OUTSIDER),
+            build=by(_referral(True), OUTSIDER),
             breaks=_NOT_MEMBER,
         ),
     ),

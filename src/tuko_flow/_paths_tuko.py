@@ -47,6 +47,7 @@ _MAX_TASKS = 2
 
 
 def _actor(member: NetworkMember) -> Actor:
+    """The actor a network member acts as (MARAC's inputs use it too)."""
     return Actor(agency=member.agency, person=member.person)
 
 
@@ -235,6 +236,8 @@ def _victim(case: Case) -> str:
 
 
 def _referral(consented: bool) -> Maker:
+    """The case's victim to victim support, with or without consent (MARAC's inputs too)."""
+
     def make(case: Case, now: datetime) -> Command:
         from ._marac_values import Consent
         from .stages.referrals import ReferToService
