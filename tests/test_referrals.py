@@ -252,3 +252,50 @@ def test_which_services_need_no_consent_is_configuration(clock: ManualClock) -> 
     engine = Engine(InMemoryEventStore(), clock=clock, config=TukoConfig(consent_exempt={}))
     case_id, actor, _, child, _ = on_tuko(engine, clock)
     refused(engine, case_id, ReferToService(service="child_welfare", person_ref=child), actor)
+
+
+@CASES
+def test_child_welfare_takes_children_not_the_adult_victim(
+    engine: Engine, clock: ManualClock, on: object
+) -> None:
+    """The consent exemption is for children: the adult victim cannot be sent to child
+    welfare without consent; the error names the children of the case."""
+    case_id, actor, victim, child, _ = on(engine, clock)  # type: ignore[operator]
+    before = engine.case(case_id)
+    with pytest.raises(ValidationError) as invalid:
+        engine.execute(
+            case_id, ReferToService(service="child_welfare", person_ref=victim), actor=actor
+        )
+    assert invalid.value.fields == ("person_ref",)
+    assert invalid.value.problems[0].allowed == child
+    assert engine.case(case_id) == before
+
+
+@CASES
+def test_an_unknown_person_is_invalid_before_consent_is_judged(
+    engine: Engine, clock: ManualClock, on: object
+) -> None:
+    """Referring someone not in the case is a bad field, whatever consent is attached."""
+    case_id, actor, victim, _, _ = on(engine, clock)  # type: ignore[operator]
+    command = ReferToService(
+        service="victim_support", person_ref="victim-0000", consent=consent(clock, victim)
+    )
+    with pytest.raises(ValidationError) as invalid:
+        engine.execute(case_id, command, actor=actor)
+    assert invalid.value.fields == ("person_ref",)
+
+
+@CASES
+def test_a_consent_that_is_not_a_consent_is_invalid(
+    engine: Engine, clock: ManualClock, on: object
+) -> None:
+    """A plain dict where a Consent belongs is named as the bad field."""
+    case_id, actor, victim, _, _ = on(engine, clock)  # type: ignore[operator]
+    command = ReferToService(
+        service="social_work",
+        person_ref=victim,
+        consent={"given_by": victim},  # type: ignore[arg-type]
+    )
+    with pytest.raises(ValidationError) as invalid:
+        engine.execute(case_id, command, actor=actor)
+    assert invalid.value.fields == ("consent",)

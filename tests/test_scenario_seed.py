@@ -236,12 +236,25 @@ def test_seed_case_from_intake_through_closure_and_restart(
     refusal = story.refused(PO, decision)
     assert refusal.rules == ("every_participant_heard",)
     assert "m-wsc" in refusal.failures[0].reason
-    assert story.do(
+    # Seed 002 (WWP): never tell the perpetrator what the victim's support service shared.
+    # The client attends this meeting, so victim-confidential information is not shared
+    # here; the support centre shares what all participants may hear.
+    problem = story.invalid(
         NGO,
         ShareInformation(
             information="Victim fears contact handovers.",
             evaluation="A safety plan for the victim is needed.",
             classification=Classification.VICTIM_CONFIDENTIAL,
+        ),
+    )
+    assert problem.fields == ("classification",)
+    assert "m-cl" in problem.problems[0].problem
+    assert story.do(
+        NGO,
+        ShareInformation(
+            information="The centre supports the victim.",
+            evaluation="A safety plan for the victim is needed.",
+            classification=Classification.NEED_TO_KNOW,
         ),
     ) == ["InformationShared"]
 

@@ -418,7 +418,6 @@ _FREE_TEXT = {
     "text",
     "reason",
     "how",
-    "purpose",
     "professional_judgement",
 }
 

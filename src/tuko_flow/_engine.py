@@ -128,6 +128,11 @@ class Engine:
                 "(see tuko_flow.EventStore; or pass a SQLite file path)"
             )
         self.store: EventStore = store
+        if clock is not None and not callable(getattr(clock, "now", None)):
+            raise TukoFlowError(
+                f"{clock!r} is not a clock: it has no now() (see tuko_flow.Clock; "
+                "e.g. tuko_flow.SystemClock() or tuko_flow.ManualClock(start))"
+            )
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.config = config if config is not None else TukoConfig()
         self._protocols = {(p.name, p.version): p for p in protocols}
@@ -173,11 +178,15 @@ class Engine:
         events = tuple(self.store.load(case_id))
         if not events:
             raise CaseNotFound(case_id)
-        if not 1 <= version <= len(events):
+        if (
+            not isinstance(version, int)
+            or isinstance(version, bool)
+            or not (1 <= version <= len(events))
+        ):
             raise ValidationError(
                 [
                     FieldProblem(
-                        "version", f"{version} is not in the history", f"1 to {len(events)}"
+                        "version", f"{version!r} is not in the history", f"1 to {len(events)}"
                     )
                 ],
                 subject="case_at",
@@ -270,6 +279,7 @@ class Engine:
 
     def next_steps(self, case_id: str, actor: Actor) -> NextSteps:
         """What ``actor`` can do next on the case, and every rule blocking the rest."""
+        _check_actor(actor, "next_steps", case_id)
         case = self.case(case_id)
         protocol = self.protocol_of(case)
         allowed, blocked = self._evaluate_all(protocol, case, actor)
@@ -280,6 +290,7 @@ class Engine:
     def open_case(self, command: Command, *, actor: Actor) -> Case:
         """Open a new case from an intake command (for TUKO: :class:`~tuko_flow.OpenCase`)."""
         _check_command(command, "open_case", None)
+        _check_actor(actor, "open_case", getattr(command, "case_id", None))
         protocol = self._by_intake.get(type(command))
         if protocol is None:
             allowed = ", ".join(t.__name__ for t in self._by_intake)
@@ -330,6 +341,7 @@ class Engine:
         :class:`~tuko_flow.errors.ConcurrencyError`; in each case nothing is written.
         """
         _check_command(command, "execute", case_id)
+        _check_actor(actor, "execute", case_id)
         done = self.store.command_version(case_id, command.command_id)
         if done is not None:
             return self._repeated(case_id, command.name, command.command_id, done, actor)
@@ -756,6 +768,21 @@ class Engine:
 
 def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _check_actor(actor: object, subject: str, case_id: str | None) -> None:
+    if not isinstance(actor, Actor):
+        raise ValidationError(
+            [
+                FieldProblem(
+                    "actor",
+                    f"{actor!r} is not an Actor",
+                    "tuko_flow.Actor(agency=..., person=...): who issues the command",
+                )
+            ],
+            subject=subject,
+            case_id=case_id if isinstance(case_id, str) else None,
+        )
 
 
 def _check_command(command: object, subject: str, case_id: str | None) -> None:

@@ -10,7 +10,7 @@ consent.
 
 from __future__ import annotations
 
-from .._marac_values import Service
+from .._marac_values import Consent, Service
 from ._base import Rule, RuleContext, rule
 
 
@@ -33,7 +33,12 @@ def consent_given(ctx: RuleContext) -> bool | str:
     service = command.service.value
     if service in ctx.config.consent_exempt:
         return True
+    people = {ctx.case.client.ref, *(x.ref for x in ctx.case.people_at_risk)}
+    if command.person_ref not in people:
+        return True  # not a person of the case: the command's validation names the field
     consent = command.consent
+    if consent is not None and not isinstance(consent, Consent):
+        return True  # not a Consent: the command's validation names the field
     if consent is None:
         return (
             f"a referral to {service} needs the consent of {command.person_ref!r}, and none "

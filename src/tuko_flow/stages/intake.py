@@ -60,6 +60,12 @@ def open_case(f: Firing) -> None:
         p.add("people_at_risk", "contains something that is not a PersonAtRisk", "PersonAtRisk")
     if len(set(refs)) != len(refs):
         p.add("people_at_risk", "lists a person twice", "each person once")
+    if isinstance(cmd.client, Client) and cmd.client.ref in refs:
+        p.add(
+            "people_at_risk",
+            f"lists the client {cmd.client.ref!r} as a person at risk from the client",
+            "the victims, children and others at risk, not the client",
+        )
     network = [m for m in given if isinstance(m, NetworkMember)]
     if len(network) != len(given):
         p.add("network", "contains something that is not a NetworkMember", "NetworkMember")

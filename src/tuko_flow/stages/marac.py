@@ -19,7 +19,11 @@ A MARAC case is kept per victim and perpetrator; each referral is a round of it:
 
 from __future__ import annotations
 
+from typing import cast
+
+from .._machine import Firing
 from .._protocol import Protocol, StateSpec, TransitionSpec
+from .._values import NetworkMember
 from ..events import NetworkMemberAdded
 from ..rules.marac import MARAC_RULES
 from ..rules.referrals import REFERRAL_RULES
@@ -93,12 +97,28 @@ STATES = (
     ),
 )
 
+
+def _add_marac_member(f: Firing) -> None:
+    """Add a professional; the perpetrator's side (the client agency) takes no part."""
+    cmd = cast(AddNetworkMember, f.command)
+    m = cmd.member
+    if isinstance(m, NetworkMember) and m.agency == f.config.client_agency:
+        p = f.problems()
+        p.add(
+            "member.agency",
+            f"{m.agency!r} is the client's side: the perpetrator takes no part in a MARAC",
+            "professionals only",
+        )
+        f.reject(p)
+    _add_network_member(f)
+
+
 _MEMBERS = TransitionSpec(
     trigger=AddNetworkMember.name,
     source=ACTIVE,
     dest=None,
     rules=("actor_is_coordinator",),
-    handler=_add_network_member,
+    handler=_add_marac_member,
     command=AddNetworkMember,
     emits=(NetworkMemberAdded,),
     description="The coordinator adds a professional to the MARAC case.",

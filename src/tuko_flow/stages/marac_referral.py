@@ -347,6 +347,16 @@ def open_marac_case(f: Firing) -> None:
                 f"{m.agency!r} is not a known agency",
                 ", ".join(cfg.agencies),
             )
+        elif m.agency == cfg.client_agency:
+            p.add(
+                f"network[{i}].agency",
+                f"{m.agency!r} is the client's side: the perpetrator takes no part in a MARAC",
+                "professionals only",
+            )
+    if victim_ok and isinstance(cmd.perpetrator, Client) and cmd.victim.ref == cmd.perpetrator.ref:
+        p.add(
+            "victim", "is the perpetrator", "the adult victim, another person than the perpetrator"
+        )
     marac_cfg = cfg.marac_for(cmd.area) if isinstance(cmd.area, str) else cfg.marac
     leaders = [m for m in network if m.case_leader]
     if len(leaders) != 1 or leaders[0].agency != marac_cfg.coordinator_agency:

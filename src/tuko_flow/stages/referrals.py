@@ -60,6 +60,14 @@ def _refer_to_service(f: Firing) -> None:
                 f"{cmd.person_ref!r} is not a person at risk in this case",
                 ", ".join(at_risk) or "none recorded",
             )
+        elif cmd.service is Service.CHILD_WELFARE and at_risk[cmd.person_ref].relation != "child":
+            children = [r for r, x in at_risk.items() if x.relation == "child"]
+            p.add(
+                "person_ref",
+                f"{cmd.person_ref!r} is not a child: the child-welfare specialist takes the "
+                "children of the case",
+                ", ".join(children) or "no child is recorded on this case",
+            )
     if isinstance(cmd.consent, Consent) and cmd.consent.given_at > f.now:
         p.add(
             "consent.given_at",

@@ -155,6 +155,22 @@ def _share_information(f: Firing) -> None:
     p.text("information", cmd.information)
     p.text("evaluation", cmd.evaluation)
     p.member("classification", cmd.classification, Classification)
+    if cmd.classification == Classification.VICTIM_CONFIDENTIAL:
+        # what is said at the meeting is heard by everyone there, the client's side too
+        client_side = [
+            pid
+            for m in f.case.cycle.meetings
+            for pid in m.participants
+            if (x := f.case.member(pid)) is not None and x.agency == f.config.client_agency
+        ]
+        if client_side:
+            p.add(
+                "classification",
+                "victim-confidential information cannot be shared at a meeting the client "
+                f"attends ({', '.join(sorted(set(client_side)))} took part)",
+                "need_to_know or network here; victim-confidential information goes to the "
+                "partners outside the meeting (record_partner_communication)",
+            )
     f.reject(p)
     member = f.case.member_for(f.actor)
     assert member is not None  # guaranteed by the actor_in_network rule
