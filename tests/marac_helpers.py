@@ -121,44 +121,63 @@ def open_marac(
     )
 
 
-def refer(engine: Engine, case_id: str = MARAC_CASE) -> Case:
-    return engine.execute(case_id, ReferToMarac(victim_notice=SAFE_NOTICE), actor=POLICE)
+def refer(engine: Engine, case_id: str = MARAC_CASE, *, police: Actor = POLICE) -> Case:
+    return engine.execute(case_id, ReferToMarac(victim_notice=SAFE_NOTICE), actor=police)
 
 
 def list_for_conference(
-    engine: Engine, clock: ManualClock, case_id: str = MARAC_CASE, *, days: int = 10
+    engine: Engine,
+    clock: ManualClock,
+    case_id: str = MARAC_CASE,
+    *,
+    days: int = 10,
+    coordinator: Actor = COORDINATOR,
+    police: Actor = POLICE,
 ) -> Case:
     """Refer, receive and accept the referral for a conference ``days`` ahead."""
-    refer(engine, case_id)
-    engine.execute(case_id, ReceiveReferral(), actor=COORDINATOR)
+    refer(engine, case_id, police=police)
+    engine.execute(case_id, ReceiveReferral(), actor=coordinator)
     return engine.execute(
         case_id,
         AcceptReferral(conference_at=clock.now() + timedelta(days=days)),
-        actor=COORDINATOR,
+        actor=coordinator,
     )
 
 
-def prepare_conference(engine: Engine, case_id: str = MARAC_CASE, *, children: bool) -> None:
+def prepare_conference(
+    engine: Engine,
+    case_id: str = MARAC_CASE,
+    *,
+    children: bool,
+    coordinator: Actor = COORDINATOR,
+    police: Actor = POLICE,
+    child: str = CHILD,
+) -> None:
     """Offer the advocate, and refer the child to child welfare where children live."""
-    engine.execute(case_id, OfferAdvocate(advocate="m-idva", accepted=True), actor=COORDINATOR)
+    engine.execute(case_id, OfferAdvocate(advocate="m-idva", accepted=True), actor=coordinator)
     if children:
         engine.execute(
-            case_id, ReferToService(service="child_welfare", person_ref=CHILD), actor=POLICE
+            case_id, ReferToService(service="child_welfare", person_ref=child), actor=police
         )
 
 
-def actions(clock: ManualClock, *ids_and_agencies: tuple[str, str, str]) -> list[MaracAction]:
-    """MaracActions due a week from now: (action id, agency, task area) each."""
-    due = clock.now().date() + timedelta(days=7)
+#: An action of a MARAC plan: (action id, agency, task area), or with the days until it is
+#: due added (a week if not given).
+PlannedAction = tuple[str, str, str] | tuple[str, str, str, int]
+
+
+def actions(clock: ManualClock, *planned: PlannedAction) -> list[MaracAction]:
+    """MaracActions due a week (or the days given) from now, one per :data:`PlannedAction`."""
+    today = clock.now().date()
     return [
         MaracAction(
-            action_id=action_id,
-            agency=agency,
-            description=f"Action {action_id} of the MARAC plan.",
-            area=area,
-            due_on=due,
+            action_id=p[0],
+            agency=p[1],
+            description=f"Action {p[0]} of the MARAC plan.",
+            area=p[2],
+            due_on=today + timedelta(days=p[3] if len(p) == 4 else 7),
         )
-        for action_id, agency, area in ids_and_agencies
+        for p in planned
     ]
 
 
@@ -173,8 +192,9 @@ def hold_conference(
     clock: ManualClock,
     case_id: str = MARAC_CASE,
     *,
-    plan: Sequence[tuple[str, str, str]] = DEFAULT_ACTIONS,
+    plan: Sequence[PlannedAction] = DEFAULT_ACTIONS,
     present: Sequence[str] = PRESENT,
+    coordinator: Actor = COORDINATOR,
 ) -> Case:
     return engine.execute(
         case_id,
@@ -184,7 +204,7 @@ def hold_conference(
             victim_represented_by="m-idva",
             actions=actions(clock, *plan),
         ),
-        actor=COORDINATOR,
+        actor=coordinator,
     )
 
 

@@ -8,12 +8,19 @@ case of tuko_flow.testing; every reference is made up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
+from marac_helpers import (
+    PlannedAction,
+    actions,
+    hold_conference,
+    list_for_conference,
+    prepare_conference,
+)
 
 from tuko_flow import (
-    AcceptReferral,
     ActionReview,
     AddNetworkMember,
     Case,
@@ -23,18 +30,12 @@ from tuko_flow import (
     Engine,
     HoldConference,
     ManualClock,
-    MaracAction,
     NetworkMember,
-    OfferAdvocate,
     OpenMaracCase,
     PersonAtRisk,
-    ReceiveReferral,
-    ReferToMarac,
-    ReferToService,
     Relation,
     ReviewActions,
     TakeMaracActions,
-    VictimNotice,
     replay,
 )
 from tuko_flow.errors import CommandRefused, ValidationError
@@ -81,54 +82,42 @@ def raise_marac(engine: Engine, **kw: object) -> Case:
     return engine.open_case(OpenMaracCase(**fields), actor=POLICE)  # type: ignore[arg-type]
 
 
-def action(clock: ManualClock, action_id: str, agency: str, area: str, days: int = 7):
-    return MaracAction(
-        action_id=action_id,
-        agency=agency,
-        description=f"MARAC action {action_id}.",
-        area=area,
-        due_on=clock.now().date() + timedelta(days=days),
-    )
+#: Police and victim support are in the TUKO network; the women's centre is not.
+PLAN: tuple[PlannedAction, ...] = (
+    ("a-1", "police", "policing"),
+    ("a-2", "womens_support_centre", "victim_safety"),
+    ("a-3", "victim_support", "victim_safety"),
+)
 
 
-def plan(clock: ManualClock) -> list[MaracAction]:
-    """Police and victim support are in the TUKO network; the women's centre is not."""
-    return [
-        action(clock, "a-1", "police", "policing"),
-        action(clock, "a-2", "womens_support_centre", "victim_safety"),
-        action(clock, "a-3", "victim_support", "victim_safety"),
-    ]
-
-
-def to_conference(
-    engine: Engine, clock: ManualClock, actions: list[tuple[str, str, str, int]] | None = None
-) -> Case:
-    """Take the raised MARAC case through referral to its first conference."""
-    engine.execute(
-        MARAC_CASE,
-        ReferToMarac(victim_notice=VictimNotice(safe=True, how="by phone, alone")),
-        actor=POLICE,
+def to_conference(engine: Engine, clock: ManualClock, plan: Sequence[PlannedAction] = PLAN) -> Case:
+    """Take the raised MARAC case through referral to its first conference, a week on
+    (the sample case's police officer refers; its victim-support worker coordinates)."""
+    list_for_conference(
+        engine, clock, MARAC_CASE, days=7, coordinator=VICTIM_SUPPORT, police=POLICE
     )
-    engine.execute(MARAC_CASE, ReceiveReferral(), actor=VICTIM_SUPPORT)
-    engine.execute(
-        MARAC_CASE,
-        AcceptReferral(conference_at=clock.now() + timedelta(days=7)),
-        actor=VICTIM_SUPPORT,
-    )
-    engine.execute(
-        MARAC_CASE, OfferAdvocate(advocate="m-idva", accepted=True), actor=VICTIM_SUPPORT
-    )
-    engine.execute(
-        MARAC_CASE, ReferToService(service="child_welfare", person_ref=CHILD), actor=POLICE
+    prepare_conference(
+        engine, MARAC_CASE, children=True, child=CHILD, coordinator=VICTIM_SUPPORT, police=POLICE
     )
     clock.advance(days=7)
+    return hold_conference(
+        engine, clock, MARAC_CASE, plan=plan, present=PRESENT, coordinator=VICTIM_SUPPORT
+    )
+
+
+def review(
+    engine: Engine, clock: ManualClock, outcomes: dict[str, str], new: Sequence[PlannedAction] = ()
+) -> Case:
+    """Two weeks on, the coordinator reviews the actions to ``outcomes`` and plans ``new``."""
+    clock.advance(days=14)
     return engine.execute(
         MARAC_CASE,
-        HoldConference(
+        ReviewActions(
             held_at=clock.now(),
             agencies_present=PRESENT,
             victim_represented_by="m-idva",
-            actions=plan(clock) if actions is None else [action(clock, *a) for a in actions],
+            reviews=[ActionReview(action_id=a, outcome=o) for a, o in outcomes.items()],
+            new_actions=actions(clock, *new),
         ),
         actor=VICTIM_SUPPORT,
     )
@@ -271,21 +260,7 @@ def test_the_conference_outcome_reaches_the_tuko_case_on_the_legal_basis(
 def test_reviews_and_closure_are_shared_too(linked: Engine, clock: ManualClock) -> None:
     """Each later MARAC decision sends the newest outcome with the review findings."""
     to_conference(linked, clock)
-    clock.advance(days=14)
-    linked.execute(
-        MARAC_CASE,
-        ReviewActions(
-            held_at=clock.now(),
-            agencies_present=PRESENT,
-            victim_represented_by="m-idva",
-            reviews=[
-                ActionReview(action_id="a-1", outcome="done"),
-                ActionReview(action_id="a-2", outcome="prevented"),
-                ActionReview(action_id="a-3", outcome="in_progress"),
-            ],
-        ),
-        actor=VICTIM_SUPPORT,
-    )
+    review(linked, clock, {"a-1": "done", "a-2": "prevented", "a-3": "in_progress"})
     outcome = linked.case(TUKO_CASE).marac_outcome(MARAC_CASE)
     assert outcome is not None
     assert {r.action_id: r.outcome.value for r in outcome.reviews} == {
@@ -307,7 +282,7 @@ def test_a_retried_conference_shares_the_outcome_once(linked: Engine, clock: Man
         held_at=held.held_at,
         agencies_present=PRESENT,
         victim_represented_by="m-idva",
-        actions=plan(clock),
+        actions=actions(clock, *PLAN),
     )
     tuko_version = linked.case(TUKO_CASE).version
     linked.execute(MARAC_CASE, command, actor=VICTIM_SUPPORT)
@@ -429,7 +404,7 @@ def test_an_action_due_beyond_the_plans_timeframe_is_invalid_naming_it(
     to_conference(
         linked,
         clock,
-        actions=[
+        plan=[
             ("a-1", "police", "policing", 30),
             ("a-3", "victim_support", "victim_safety", 5),
         ],
@@ -444,21 +419,11 @@ def test_actions_reviewed_to_an_outcome_are_left_out(linked: Engine, clock: Manu
     """Actions the MARAC already settled are recorded as not taken; new review actions are
     taken."""
     to_conference(linked, clock)
-    clock.advance(days=14)
-    linked.execute(
-        MARAC_CASE,
-        ReviewActions(
-            held_at=clock.now(),
-            agencies_present=PRESENT,
-            victim_represented_by="m-idva",
-            reviews=[
-                ActionReview(action_id="a-1", outcome="done"),
-                ActionReview(action_id="a-2", outcome="done"),
-                ActionReview(action_id="a-3", outcome="not_done"),
-            ],
-            new_actions=[action(clock, "a-4", "police", "policing")],
-        ),
-        actor=VICTIM_SUPPORT,
+    review(
+        linked,
+        clock,
+        {"a-1": "done", "a-2": "done", "a-3": "not_done"},
+        [("a-4", "police", "policing")],
     )
     draft(linked, clock)
     case = linked.execute(TUKO_CASE, TakeMaracActions(marac_case_id=MARAC_CASE), actor=OFFICER)
