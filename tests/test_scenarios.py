@@ -359,6 +359,25 @@ def _error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().err
 
 
+def _assert_error_at_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    base: str,
+    change: tuple[str, str],
+    needle: str,
+    message: str,
+) -> None:
+    """``base`` with ``change`` made is a file error (exit 2) naming the file, the line of
+    ``needle`` and ``message``."""
+    text = base.replace(*change)
+    assert text != base
+    path = _write(tmp_path, text)
+    err = _error(capsys, str(path))
+    line = _line_of(text, needle)
+    assert f"{path}, line {line}: " in err
+    assert message in err
+
+
 def test_toml_syntax_error_names_file_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -438,13 +457,7 @@ def test_semantic_errors_name_the_line(
     message: str,
 ) -> None:
     """Each mistake is reported with the file and the line of the step or key at fault."""
-    text = MINIMAL.replace(*change)
-    assert text != MINIMAL
-    path = _write(tmp_path, text)
-    err = _error(capsys, str(path))
-    line = _line_of(text, needle)
-    assert f"{path}, line {line}: " in err
-    assert message in err
+    _assert_error_at_line(tmp_path, capsys, MINIMAL, change, needle, message)
 
 
 def test_missing_file_and_unknown_cli_protocol_exit_2(
@@ -663,13 +676,7 @@ def test_marac_checklist_mistakes_name_file_and_line(
     message: str,
 ) -> None:
     """A checklist the runner cannot read is a file error (exit 2) at its line."""
-    text = MARAC_MINIMAL.replace(*change)
-    assert text != MARAC_MINIMAL
-    path = _write(tmp_path, text)
-    err = _error(capsys, str(path))
-    line = _line_of(text, needle)
-    assert f"{path}, line {line}: " in err
-    assert message in err
+    _assert_error_at_line(tmp_path, capsys, MARAC_MINIMAL, change, needle, message)
 
 
 def test_a_team_instrument_is_named_by_name_and_version(
