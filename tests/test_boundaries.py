@@ -166,3 +166,20 @@ def test_a_clock_without_now_is_refused_when_the_engine_is_built() -> None:
     """Engine(clock=...) checks the port at once, not at the first command."""
     with pytest.raises(TukoFlowError, match="is not a clock"):
         Engine(clock="now")  # type: ignore[arg-type]
+
+
+def test_a_second_engine_on_the_same_store_finds_the_first_engines_marac_case(
+    clock: ManualClock,
+) -> None:
+    """The victim-perpetrator index is read from the store, so another engine sharing it
+    refuses a second MARAC case for the same two people, naming the first."""
+    from tuko_flow import InMemoryEventStore
+
+    store = InMemoryEventStore()
+    first, second = Engine(store, clock=clock), Engine(store, clock=clock)
+    second.marac_case_for("victim-3c1d", "client-8e2f")  # index read before the case exists
+    open_marac(first, clock)
+    assert second.marac_case_for("victim-3c1d", "client-8e2f") == MARAC_CASE
+    with pytest.raises(ValidationError) as invalid:
+        open_marac(second, clock, case_id="marac-0002")
+    assert MARAC_CASE in str(invalid.value)

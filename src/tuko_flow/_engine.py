@@ -37,7 +37,7 @@ from .errors import (
     TukoFlowError,
     ValidationError,
 )
-from .events import Event, StageChanged
+from .events import Event, MaracCaseOpened, StageChanged
 from .rules._base import RuleContext
 from .stages import TUKO
 from .stages.marac import MARAC
@@ -151,7 +151,7 @@ class Engine:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
         self._marac_index: dict[tuple[str, str], str] = {}
-        self._indexed: set[str] = set()
+        self._marac_position = 0
 
     # --- reading -----------------------------------------------------------------------
 
@@ -246,24 +246,23 @@ class Engine:
 
         A MARAC case is kept per victim and perpetrator, so that a new incident between the
         same two people is recognised as a repeat. Who a case is about never changes, so
-        the engine reads each case once and keeps an index; later calls only read the
-        cases opened since (by this engine or another sharing the store).
+        the engine keeps an index, fed from the store's commit-ordered log: each call reads
+        only the events stored since the last (by this engine or another sharing the store).
         """
         key = (victim_ref, perpetrator_ref)
         with self._lock:
             found = self._marac_index.get(key)
-        if found is not None:
-            return found
-        for cid in self.store.case_ids():
-            with self._lock:
-                if cid in self._indexed:
-                    continue
-            marac = self.case(cid).marac
-            with self._lock:
-                self._indexed.add(cid)
-                if marac is not None:
-                    self._marac_index.setdefault((marac.victim_ref, marac.perpetrator_ref), cid)
-        with self._lock:
+            if found is not None:
+                return found
+            while True:
+                page = self.store.read_all(after=self._marac_position, limit=1000)
+                if not page:
+                    break
+                for stored in page:
+                    e = stored.event
+                    if isinstance(e, MaracCaseOpened):
+                        self._marac_index.setdefault((e.victim_ref, e.perpetrator_ref), e.case_id)
+                self._marac_position = page[-1].position
             return self._marac_index.get(key)
 
     def protocol_of(self, case: Case) -> Protocol:
