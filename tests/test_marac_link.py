@@ -29,6 +29,7 @@ from tuko_flow import (
     DraftPlan,
     Engine,
     HoldConference,
+    InMemoryEventStore,
     ManualClock,
     NetworkMember,
     OpenMaracCase,
@@ -38,7 +39,7 @@ from tuko_flow import (
     TakeMaracActions,
     replay,
 )
-from tuko_flow.errors import CommandRefused, ValidationError
+from tuko_flow.errors import CommandRefused, StorageUnavailable, ValidationError
 from tuko_flow.events import (
     MaracActionsTaken,
     MaracCaseLinked,
@@ -466,3 +467,56 @@ def test_without_a_client_member_nothing_is_withheld(linked: Engine, clock: Manu
     sent = linked.history(TUKO_CASE)[-1]
     assert isinstance(sent, PlanDistributed)
     assert sent.withheld == ()
+
+
+# --- telling again ------------------------------------------------------------------------
+
+
+class _FailingOnce(InMemoryEventStore):
+    """An in-memory store whose next append to one case fails, as a lost disk would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_for: str | None = None
+
+    def append(self, case_id, events, expected_version):  # type: ignore[no-untyped-def]
+        if case_id == self.fail_for:
+            self.fail_for = None
+            raise StorageUnavailable("the disk went away (test)")
+        return super().append(case_id, events, expected_version)
+
+
+def test_a_fact_lost_on_the_way_is_told_again_when_the_command_is_retried(
+    clock: ManualClock,
+) -> None:
+    """The conference is stored but telling the TUKO case fails; re-sending the same command
+    (same command id) stores nothing new on the MARAC case and tells the outcome, once."""
+    store = _FailingOnce()
+    engine = Engine(store, clock=clock)
+    drive_to(engine, clock, TUKO_CASE, "stage3_plan")
+    raise_marac(engine)
+    list_for_conference(
+        engine, clock, MARAC_CASE, days=7, coordinator=VICTIM_SUPPORT, police=POLICE
+    )
+    prepare_conference(
+        engine, MARAC_CASE, children=True, child=CHILD, coordinator=VICTIM_SUPPORT, police=POLICE
+    )
+    clock.advance(days=7)
+    command = HoldConference(
+        held_at=clock.now(),
+        agencies_present=PRESENT,
+        victim_represented_by="m-idva",
+        actions=actions(clock, *PLAN),
+    )
+    store.fail_for = TUKO_CASE
+    with pytest.raises(StorageUnavailable):
+        engine.execute(MARAC_CASE, command, actor=VICTIM_SUPPORT)
+    marac_version = engine.case(MARAC_CASE).version
+    assert engine.case(MARAC_CASE).state == "discussed"  # the conference itself is stored
+    assert engine.case(TUKO_CASE).marac_outcomes == ()
+    engine.execute(MARAC_CASE, command, actor=VICTIM_SUPPORT)  # the retry
+    engine.execute(MARAC_CASE, command, actor=VICTIM_SUPPORT)  # and once more
+    assert engine.case(MARAC_CASE).version == marac_version
+    (outcome,) = engine.case(TUKO_CASE).marac_outcomes
+    assert outcome.marac_state == "discussed"
+    assert [a.action_id for a in outcome.actions] == [p[0] for p in PLAN]

@@ -328,9 +328,7 @@ class Engine:
         assert case is not None
         events = list(firing.events)
         case = self._run_automatic(protocol, case, actor, command.command_id, now, events)
-        case = self._commit(case_id, events, 0, case, command.name, command.command_id, "")
-        self._deliver(case_id, command.command_id, actor, now, firing.outbox)
-        return case
+        return self._commit(case_id, events, 0, case, command.name, command.command_id, "")
 
     def execute(self, case_id: str, command: Command, *, actor: Actor) -> Case:
         """Decide ``command`` for the case; store and return the new state.
@@ -411,12 +409,9 @@ class Engine:
             new_case = self._run_automatic(
                 protocol, new_case, actor, command.command_id, now, events
             )
-        new_case = self._commit(
+        return self._commit(
             case_id, events, case.version, new_case, name, command.command_id, case.state
         )
-        if firing.outbox:
-            self._deliver(case_id, command.command_id, actor, now, firing.outbox)
-        return new_case
 
     def check_deadlines(self, case_id: str | None = None) -> tuple[Event, ...]:
         """Record overdue plan tasks and missed meetings, as of the clock's time.
@@ -551,45 +546,45 @@ class Engine:
             f"{_MAX_AUTO_STEPS} steps"
         )
 
-    def _deliver(
-        self,
-        source: str,
-        command_id: str,
-        actor: Actor,
-        now: Any,
-        outbox: Sequence[tuple[str, type[Event], dict[str, Any]]],
-    ) -> None:
-        """Record on other cases what a stored command told them (``Firing.tell``).
+    def _react(self, case_id: str, command_id: str, events: Sequence[Event], case: Case) -> None:
+        """Record on other cases what the protocol says a stored batch tells them.
 
-        Each fact gets a command id derived from the source command's, so re-sending the
-        source command, or two engines delivering at once, records it once. A target
-        changed concurrently is reloaded and the fact appended again.
+        ``Protocol.reactions`` derives the facts from the stored events and the case they
+        made, so a retried command (or a process that died before telling) tells them
+        again. Each fact gets a command id derived from the source command's, so it is
+        recorded once however often it is told; a target changed concurrently is reloaded
+        and the fact appended again. Facts told are not reacted to in turn.
         """
-        for n, (target, event_type, fields) in enumerate(outbox, start=1):
-            derived = f"{command_id}>{source}#{n}"
+        reactions = self.protocol_of(case).reactions
+        if reactions is None or not events:
+            return
+        facts = reactions(case, events, self.config)
+        for n, (target, event_type, fields) in enumerate(facts, start=1):
+            derived = f"{command_id}>{case_id}#{n}"
             for attempt in range(5):
                 if self.store.command_version(target, derived) is not None:
                     break
-                case = self.case(target)
+                told = self.case(target)
                 event = event_type(
                     case_id=target,
-                    version=case.version + 1,
-                    occurred_at=now,
-                    actor=actor,
+                    version=told.version + 1,
+                    occurred_at=events[-1].occurred_at,
+                    actor=events[0].actor,
                     command_id=derived,
                     **fields,
                 )
-                new_case = fold(case, (event,), self._appliers)
+                new_case = fold(told, (event,), self._appliers)
                 assert new_case is not None
                 try:
                     self._commit(
                         target,
                         (event,),
-                        case.version,
+                        told.version,
                         new_case,
                         f"record_{_snake(event_type.__name__)}",
                         derived,
-                        case.state,
+                        told.state,
+                        react=False,
                     )
                     break
                 except ConcurrencyError:
@@ -605,6 +600,8 @@ class Engine:
         command: str,
         command_id: str,
         from_state: str,
+        *,
+        react: bool = True,
     ) -> Case:
         try:
             result = self.store.append(case_id, events, expected)
@@ -612,12 +609,14 @@ class Engine:
             self._cases.pop(case_id, None)
             done = self.store.command_version(case_id, command_id)
             if done is not None:  # our own earlier attempt won the race
-                return self._repeated(case_id, command, command_id, done, events[0].actor)
+                return self._repeated(
+                    case_id, command, command_id, done, events[0].actor, react=react
+                )
             self._log.info("command_conflict", case_id=case_id, command=command, expected=expected)
             raise
         if result.duplicate:
             return self._repeated(
-                case_id, command, command_id, result.last_version, events[0].actor
+                case_id, command, command_id, result.last_version, events[0].actor, react=react
             )
         self._cases[case_id] = new_case
         if self.snapshot_every is not None and (
@@ -634,12 +633,27 @@ class Engine:
             version=new_case.version,
             events=[type(e).__name__ for e in events],
         )
+        failed: SubscriberFailed | None = None
         if self._subscribers:
-            self._publish(case_id, events)
+            try:
+                self._publish(case_id, events)
+            except SubscriberFailed as exc:  # the events are stored: tell the others anyway
+                failed = exc
+        if react:
+            self._react(case_id, command_id, events, new_case)
+        if failed is not None:
+            raise failed
         return new_case
 
     def _repeated(
-        self, case_id: str, command: str, command_id: str, version: int, actor: Actor
+        self,
+        case_id: str,
+        command: str,
+        command_id: str,
+        version: int,
+        actor: Actor,
+        *,
+        react: bool = True,
     ) -> Case:
         """A command that was stored before: return the case as it left it; store nothing.
 
@@ -668,7 +682,13 @@ class Engine:
             command_id=command_id,
             version=version,
         )
-        return self.case_at(case_id, version)
+        case = self.case_at(case_id, version)
+        if react:  # tell again what the stored batch tells others; recorded once
+            history = self.store.load(case_id)[:version]
+            self._react(
+                case_id, command_id, [e for e in history if e.command_id == command_id], case
+            )
+        return case
 
     def _from_snapshot(self, case_id: str) -> Case | None:
         """The case from its snapshot and the events after it, or None to replay instead."""

@@ -55,7 +55,6 @@ class Firing(RuleContext):
         "command_id",
         "events",
         "failures",
-        "outbox",
         "protocol",
         "reader",
         "state",
@@ -92,8 +91,6 @@ class Firing(RuleContext):
         self.failures: tuple[RuleFailure, ...] = ()
         #: How handlers read other cases (the engine sets itself here).
         self.reader: CaseReader | None = None
-        #: Facts to record on other cases once this command is stored: (case id, type, fields).
-        self.outbox: list[tuple[str, type[Event], dict[str, Any]]] = []
 
     def emit(self, event_type: type[E], **fields: Any) -> E:
         """Create an event with the envelope filled in and add it to this command's batch."""
@@ -120,14 +117,6 @@ class Firing(RuleContext):
         if self.reader is None:
             raise TukoFlowError(f"command {self.trigger!r} cannot read other cases here")
         return self.reader
-
-    def tell(self, case_id: str, event_type: type[Event], **fields: Any) -> None:
-        """Record ``event_type`` on another case once this command's events are stored.
-
-        The engine appends it to that case with a command id derived from this command's,
-        so a retried command never records it twice.
-        """
-        self.outbox.append((case_id, event_type, fields))
 
     def problems(self) -> Problems:
         """A fresh problem collector for this command's input."""

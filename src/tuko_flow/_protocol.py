@@ -8,18 +8,19 @@ simulator reads. It is checked when it is built: every problem is reported at on
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from ._case import CORE_APPLIERS, Applier
+from ._case import CORE_APPLIERS, Applier, Case
 from ._values import _str_tuple, _to_tuple
 from .errors import ProtocolDefinitionError
 from .events import Event
 from .rules._base import Rule
 
 if TYPE_CHECKING:
+    from ._config import TukoConfig
     from ._machine import Firing
 
 
@@ -63,6 +64,14 @@ Handler = Callable[["Firing"], None]
 #: A protocol's deadline check: given the firing of a deadline check, emits the events of
 #: everything overdue on ``firing.case`` at ``firing.now`` that was not reported before.
 Deadlines = Callable[["Firing"], None]
+
+#: A fact one case tells another: the target case id, the event type and its fields.
+Fact = tuple[str, type[Event], dict[str, Any]]
+
+#: A protocol's reactions: given a case as a stored batch of its events left it, the batch
+#: and the configuration, the facts to record on other cases (a MARAC case tells the TUKO
+#: case it was raised from). Derived from stored facts only, so they can be told again.
+Reactions = Callable[["Case", Sequence[Event], "TukoConfig"], Sequence[Fact]]
 
 
 @attrs.frozen(kw_only=True)
@@ -221,6 +230,9 @@ class Protocol:
     #: Finds what time has made overdue on a case of this protocol and emits it through
     #: the firing (``Engine.check_deadlines``); ``None``: the protocol has no deadlines.
     deadlines: Deadlines | None = attrs.field(default=None, repr=False)
+    #: What a stored batch of this protocol's events tells other cases (see ``Reactions``);
+    #: ``None``: nothing.
+    reactions: Reactions | None = attrs.field(default=None, repr=False)
 
     _index: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
 

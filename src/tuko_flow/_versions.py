@@ -46,7 +46,7 @@ _ENGINE_EVENTS: tuple[type[Event], ...] = (TaskOverdue, MeetingMissed, ProtocolM
 
 #: Command ids the engine gives the batches it writes by itself: deadline checks
 #: (``check_deadlines:...``) and facts a command on one case told another case
-#: (``<command id>><source case>#<n>``, see ``Firing.tell``).
+#: (``<command id>><source case>#<n>``, see ``Protocol.reactions``).
 _ENGINE_BATCH = re.compile(r"\Acheck_deadlines:|>[^>]+#\d+\Z")
 
 _MIGRATION_ATTEMPTS = 3

@@ -149,6 +149,7 @@ MARAC = Protocol(
         NetworkMemberAdded: _STAGE1_APPLIERS[NetworkMemberAdded],
     },
     deadlines=marac_conference.marac_deadlines,
+    reactions=marac_conference.marac_reactions,
 )
 
 assert set(RESTING) == {s.name for s in STATES if s.closed}

@@ -19,10 +19,11 @@ from typing import cast
 
 import attrs
 
-from .._case import Applier, CaseDraft
+from .._case import Applier, Case, CaseDraft
+from .._config import TukoConfig
 from .._machine import Firing
 from .._marac_values import ActionReview, MaracAction
-from .._protocol import Command, TransitionSpec
+from .._protocol import Command, Fact, TransitionSpec
 from .._values import Classification, Information, Problems, _classification, _str_tuple, _to_tuple
 from ..events import (
     ActionPlanAgreed,
@@ -31,6 +32,8 @@ from ..events import (
     ConferenceOverdue,
     Event,
     MaracCaseClosed,
+    MaracCaseLinked,
+    MaracCaseOpened,
     MaracInformationShared,
     MaracOutcomeShared,
     MinutesCirculated,
@@ -218,37 +221,6 @@ def _action_problems(
             )
 
 
-def _share_outcome(f: Firing, events: Sequence[Event]) -> None:
-    """Tell the linked TUKO case what the MARAC decided, on the legal basis.
-
-    The outcome carries no classification: keeping it (and the plan tasks made from its
-    actions) from the client's side is the host's job, as for victim-confidential
-    information (docs/marac.md, "What the link does not do (yet)")."""
-    file = marac_file(f.case)
-    if file.linked_case is None:
-        return
-    current = file.current
-    conferences = [e for e in events if isinstance(e, ConferenceHeld)]
-    last = conferences[-1] if conferences else current.last_conference
-    actions = current.actions + tuple(
-        a for e in events if isinstance(e, ActionPlanAgreed) for a in e.actions
-    )
-    reviews = current.reviews + tuple(
-        r for e in events if isinstance(e, ActionsReviewed) for r in e.reviews
-    )
-    f.tell(
-        file.linked_case,
-        MaracOutcomeShared,
-        marac_case_id=f.case_id,
-        round=current.number,
-        marac_state=f.state,
-        conference_at=last.held_at if last is not None else None,
-        actions=actions,
-        reviews=reviews,
-        legal_basis=settings(f).legal_basis,
-    )
-
-
 def _hold_conference(f: Firing) -> None:
     cmd = cast(HoldConference, f.command)
     p = f.problems()
@@ -266,7 +238,6 @@ def _hold_conference(f: Firing) -> None:
         legal_basis=settings(f).legal_basis,
     )
     f.emit(ActionPlanAgreed, round=number, actions=cmd.actions)
-    _share_outcome(f, f.events)
 
 
 def _circulate_minutes(f: Firing) -> None:
@@ -321,7 +292,6 @@ def _review_actions(f: Firing) -> None:
     f.emit(ActionsReviewed, round=current.number, reviews=cmd.reviews)
     if cmd.new_actions:
         f.emit(ActionPlanAgreed, round=current.number, actions=cmd.new_actions)
-    _share_outcome(f, f.events)
 
 
 def _close_marac_case(f: Firing) -> None:
@@ -330,7 +300,6 @@ def _close_marac_case(f: Firing) -> None:
     p.text("reason", cmd.reason, max_len=2_000)
     f.reject(p)
     f.emit(MaracCaseClosed, round=marac_file(f.case).current.number, reason=cmd.reason)
-    _share_outcome(f, ())
 
 
 def _share_marac_information(f: Firing) -> None:
@@ -365,6 +334,51 @@ def _share_marac_information(f: Firing) -> None:
         legal_basis=settings(f).legal_basis,
         consent=False,
     )
+
+
+# --- what a MARAC case tells the TUKO case it was raised from ----------------------------
+
+
+def marac_reactions(case: Case, events: Sequence[Event], config: TukoConfig) -> list[Fact]:
+    """MARAC's reactions (``Protocol.reactions``): a MARAC case raised from a TUKO case
+    tells it that they are linked (when opened) and, after a conference, a review or the
+    closure, the outcome: the state, the latest conference, the action plan and the review
+    findings, shared on the legal basis of high-risk cases.
+
+    Derived from the stored events and the case they made, so telling again (after a
+    retried command) records the same facts, once.
+    """
+    file = case.marac
+    if file is None or file.linked_case is None:
+        return []
+    facts: list[Fact] = []
+    if any(isinstance(e, MaracCaseOpened) for e in events):
+        facts.append(
+            (
+                file.linked_case,
+                MaracCaseLinked,
+                {"marac_case_id": case.case_id, "area": file.area, "victim_ref": file.victim_ref},
+            )
+        )
+    if any(isinstance(e, ConferenceHeld | MaracCaseClosed) for e in events):
+        current = file.current
+        last = current.last_conference
+        facts.append(
+            (
+                file.linked_case,
+                MaracOutcomeShared,
+                {
+                    "marac_case_id": case.case_id,
+                    "round": current.number,
+                    "marac_state": case.state,
+                    "conference_at": last.held_at if last is not None else None,
+                    "actions": current.actions,
+                    "reviews": current.reviews,
+                    "legal_basis": config.marac_for(file.area).legal_basis,
+                },
+            )
+        )
+    return facts
 
 
 # --- deadlines --------------------------------------------------------------------------

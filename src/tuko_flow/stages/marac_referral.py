@@ -41,7 +41,6 @@ from ..events import (
     CaseOpened,
     Event,
     IncidentReported,
-    MaracCaseLinked,
     MaracCaseOpened,
     MaracReferralMade,
     NotReferredDecided,
@@ -457,14 +456,6 @@ def open_marac_case(f: Firing) -> None:
     )
     if assessment is not None:
         f.emit(RiskAssessed, **assessment)
-    if tuko is not None:
-        f.tell(
-            tuko.case_id,
-            MaracCaseLinked,
-            marac_case_id=cmd.case_id,
-            area=cmd.area,
-            victim_ref=victim_ref,
-        )
 
 
 def _new_round_if_resting(f: Firing) -> None:
