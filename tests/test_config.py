@@ -354,3 +354,10 @@ def test_from_dict_rejects_a_string_where_a_list_of_agencies_belongs() -> None:
     message = str(exc.value)
     assert "agencies" in message
     assert "known: p, r, o" not in message
+
+
+@pytest.mark.parametrize("data", [None, [], "timeframes", 7])
+def test_from_dict_names_data_that_is_not_a_mapping(data: object) -> None:
+    """Anything but a mapping is a ConfigurationError saying what is expected."""
+    with pytest.raises(ConfigurationError, match="must be a mapping"):
+        TukoConfig.from_dict(data)  # type: ignore[arg-type]

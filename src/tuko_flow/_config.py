@@ -298,6 +298,14 @@ class TukoConfig:
         Keys left out keep their defaults. ``missed_meeting_grace`` is given in hours.
         Raises :class:`~tuko_flow.errors.ConfigurationError` naming every bad key.
         """
+        if not isinstance(data, Mapping):
+            raise ConfigurationError(
+                [
+                    f"the configuration is {type(data).__name__} {data!r}; it must be a "
+                    "mapping of keys to values (e.g. parsed JSON or TOML), such as "
+                    "{'timeframes': {'crisis_max_days': 7}}"
+                ]
+            )
         converter = cattrs.Converter(forbid_extra_keys=True)
         converter.register_structure_hook(timedelta, lambda v, _: timedelta(hours=float(v)))
         converter.register_structure_hook(
