@@ -9,6 +9,7 @@ the version it expects. The case changes only by applying those stored events.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import structlog
+from structlog._config import BoundLoggerLazyProxy
 
 from ._case import Applier, Case, fold
 from ._clock import Clock, SystemClock
@@ -144,6 +146,8 @@ class Engine:
             appliers.update(p.all_appliers)
         self._appliers = appliers
         self._log = logger if logger is not None else structlog.get_logger("tuko_flow")
+        #: True once ``_log`` is known to drop INFO lines without doing anything.
+        self._info_dropped = False
         self._cases: dict[str, Case] = {}
         if snapshot_every is not None and snapshot_every < 1:
             raise TukoFlowError(f"snapshot_every must be at least 1 or None, not {snapshot_every}")
@@ -410,7 +414,14 @@ class Engine:
                 protocol, new_case, actor, command.command_id, now, events
             )
         return self._commit(
-            case_id, events, case.version, new_case, name, command.command_id, case.state
+            case_id,
+            events,
+            case.version,
+            new_case,
+            name,
+            command.command_id,
+            case.state,
+            protocol=protocol,
         )
 
     def check_deadlines(self, case_id: str | None = None) -> tuple[Event, ...]:
@@ -483,7 +494,10 @@ class Engine:
     # --- internals ---------------------------------------------------------------------
 
     def _now(self) -> Any:
-        now = self.clock.now()
+        clock = self.clock
+        if type(clock) is SystemClock:  # always aware (UTC): no need to check
+            return clock.now()
+        now = clock.now()
         if now.tzinfo is None or now.utcoffset() is None:
             raise TukoFlowError(
                 f"the engine's clock returned {now!r}, a naive datetime; clocks must return "
@@ -546,7 +560,14 @@ class Engine:
             f"{_MAX_AUTO_STEPS} steps"
         )
 
-    def _react(self, case_id: str, command_id: str, events: Sequence[Event], case: Case) -> None:
+    def _react(
+        self,
+        case_id: str,
+        command_id: str,
+        events: Sequence[Event],
+        case: Case,
+        protocol: Protocol | None = None,
+    ) -> None:
         """Record on other cases what the protocol says a stored batch tells them.
 
         ``Protocol.reactions`` derives the facts from the stored events and the case they
@@ -555,7 +576,9 @@ class Engine:
         recorded once however often it is told; a target changed concurrently is reloaded
         and the fact appended again. Facts told are not reacted to in turn.
         """
-        reactions = self.protocol_of(case).reactions
+        if protocol is None:
+            protocol = self.protocol_of(case)
+        reactions = protocol.reactions
         if reactions is None or not events:
             return
         facts = reactions(case, events, self.config)
@@ -602,6 +625,7 @@ class Engine:
         from_state: str,
         *,
         react: bool = True,
+        protocol: Protocol | None = None,
     ) -> Case:
         try:
             result = self.store.append(case_id, events, expected)
@@ -623,16 +647,18 @@ class Engine:
             new_case.version // self.snapshot_every > expected // self.snapshot_every
         ):
             self._save_snapshot(new_case)
-        self._log.info(
-            "command_accepted",
-            case_id=case_id,
-            command=command,
-            command_id=command_id,
-            from_state=from_state,
-            to_state=new_case.state,
-            version=new_case.version,
-            events=[type(e).__name__ for e in events],
-        )
+        log = self._logger()
+        if not self._info_dropped:  # else the line (and its events list) would be dropped
+            log.info(
+                "command_accepted",
+                case_id=case_id,
+                command=command,
+                command_id=command_id,
+                from_state=from_state,
+                to_state=new_case.state,
+                version=new_case.version,
+                events=[type(e).__name__ for e in events],
+            )
         failed: SubscriberFailed | None = None
         if self._subscribers:
             try:
@@ -640,10 +666,32 @@ class Engine:
             except SubscriberFailed as exc:  # the events are stored: tell the others anyway
                 failed = exc
         if react:
-            self._react(case_id, command_id, events, new_case)
+            self._react(case_id, command_id, events, new_case, protocol)
         if failed is not None:
             raise failed
         return new_case
+
+    def _logger(self) -> Any:
+        """The engine's logger, resolved once structlog has fixed it.
+
+        ``structlog.get_logger()`` returns a lazy proxy that assembles a logger on every
+        call, unless ``cache_logger_on_first_use`` is on: then, after its first use, the
+        proxy hands every call to one cached logger for good (its ``bind`` is replaced on
+        the instance). From then on the engine calls that logger directly, sparing the
+        proxy's ``__getattr__`` on every line. If it is structlog's own filtering logger
+        (``make_filtering_bound_logger``) filtering out INFO, its ``info`` does nothing at
+        all, so ``_info_dropped`` lets the hot path skip building the line.
+        """
+        log = self._log
+        if type(log) is BoundLoggerLazyProxy and "bind" in vars(log):
+            log = self._log = log.bind()
+            level = getattr(log, "get_effective_level", None)  # structlog 25.1+
+            if callable(level):
+                effective = level()
+                self._info_dropped = effective > logging.INFO and type(
+                    log
+                ) is structlog.make_filtering_bound_logger(effective)
+        return log
 
     def _repeated(
         self,
