@@ -117,3 +117,45 @@ def test_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
         out = capsys.readouterr().out
         assert "examples:" in out
         assert "Exit codes" in out
+
+
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [("x = = 1\n", "SyntaxError"), ("raise RuntimeError('boom at import')\n", "RuntimeError")],
+)
+def test_a_team_module_that_fails_on_import_is_an_error_not_a_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    source: str,
+    named: str,
+) -> None:
+    """Whatever the module raises while it loads is reported in one line, exit 2."""
+    name = f"teamfail_{named.lower()}"  # one package per case: packages stay imported
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "broken.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert main(["validate", "--protocol", f"{name}.broken:V2"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be imported" in err
+    assert named in err
+    assert "Traceback" not in err
+
+
+def test_a_team_module_in_the_current_directory_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As with python -m, the current directory is searched for a team's module."""
+    package = tmp_path / "teamhere"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "protocols.py").write_text(
+        "import attrs\nfrom tuko_flow import TUKO\nV2 = attrs.evolve(TUKO, version='2')\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert main(["validate", "--protocol", "teamhere.protocols:V2"]) == 0
+    assert "tuko@2" in capsys.readouterr().out

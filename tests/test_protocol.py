@@ -580,3 +580,20 @@ def test_unreachable_states_traps_and_final_states_with_exits_are_rejected() -> 
 def test_tuko_is_sound_on_demand() -> None:
     """TUKO.problems() runs the same checks as building and finds nothing."""
     assert TUKO.problems() == []
+
+
+def test_events_a_transition_emits_need_an_applier() -> None:
+    """A protocol whose declared events have no applier is refused when built, naming the
+    transitions and the events (the first command would otherwise fail deep inside)."""
+    with pytest.raises(ProtocolDefinitionError) as broken:
+        attrs.evolve(TUKO, appliers={})
+    problems = broken.value.problems
+    assert any("'notice_need'" in p and "NeedNoticed" in p for p in problems)
+    assert all("no applier handles" in p for p in problems)
+
+
+def test_events_the_intake_emits_need_an_applier() -> None:
+    """MARAC's intake events (MaracCaseOpened, RiskAssessed) must be applied by MARAC."""
+    with pytest.raises(ProtocolDefinitionError) as broken:
+        attrs.evolve(MARAC, appliers={})
+    assert any(p.startswith("the intake emits") for p in broken.value.problems)

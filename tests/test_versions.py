@@ -532,6 +532,19 @@ def test_every_history_replays_cleanly_under_its_own_version(both: Engine) -> No
     assert replay_check(both, TUKO).ok
 
 
+def test_marac_histories_replay_cleanly_under_marac() -> None:
+    """The intake's own events (MaracCaseOpened, the first RiskAssessed) are the intake's:
+    the demo's MARAC case, through conference, review, closure and a repeat, replays clean."""
+    from tuko_flow import MARAC
+
+    engine, clock = _demo_store()
+    clock.advance(days=60)
+    engine.check_deadlines()
+    report = replay_check(engine, MARAC)
+    assert report.ok, report.explain()
+    assert [c.case_id for c in report.cases] == ["marac-0001"]
+
+
 def test_a_guard_that_would_have_refused_is_reported_at_its_event() -> None:
     """case-0002 recorded its assessment before every member shared: v2 would refuse."""
     engine, _ = _demo_store()

@@ -265,6 +265,11 @@ def _protocol(args: argparse.Namespace) -> int:
 
 
 def _diagram(args: argparse.Namespace) -> int:
+    if args.check and args.update_docs is None:
+        raise TukoFlowError(
+            "--check goes with --update-docs: 'tuko-flow diagram --update-docs docs --check' "
+            "reports the stale pages without writing them"
+        )
     if args.update_docs is not None:
         stale = diagrams.update_docs(args.update_docs, write=not args.check)
         for page in stale:

@@ -134,6 +134,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     targets: list[tuple[str, Protocol | None, list[str]]] = []
+    unresolved: list[str] = []  # specs naming no protocol: reported after the others
     if args.protocol:
         for spec in args.protocol:
             try:
@@ -141,6 +142,9 @@ def _validate(args: argparse.Namespace) -> int:
             except ProtocolDefinitionError as exc:
                 # the module building the protocol raised: that is what validate reports
                 targets.append((spec, None, list(exc.problems)))
+                continue
+            except TukoFlowError as exc:
+                unresolved.append(str(exc))
                 continue
             targets.append((spec, protocol, protocol.problems()))
     else:
@@ -173,4 +177,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{label}: {len(problems)} problem(s){built}:")
             for problem in problems:
                 print(f"  - {problem}")
+    for message in unresolved:
+        print(f"tuko-flow: {message}", file=sys.stderr)
+    if unresolved:
+        return 2
     return 1 if any(problems for _, _, problems in targets) else 0

@@ -57,7 +57,7 @@ def _state_map(pairs: Sequence[str] | None) -> dict[str, str] | None:
     found: dict[str, str] = {}
     for pair in pairs:
         old, sep, new = pair.partition("=")
-        if not sep or not old.strip() or not new.strip():
+        if not sep or not old.strip() or not new.strip() or "=" in new:
             raise TukoFlowError(f"--map {pair!r} is not OLD=NEW (e.g. stage3_plan=stage3_planning)")
         if old.strip() in found:
             raise TukoFlowError(f"--map names state {old.strip()!r} twice")

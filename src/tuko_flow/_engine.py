@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import structlog
-from structlog._config import BoundLoggerLazyProxy
 
 from ._case import Applier, Case, fold
 from ._clock import Clock, SystemClock
@@ -47,6 +46,9 @@ from .stores import InMemoryEventStore, SQLiteEventStore
 
 if TYPE_CHECKING:
     from ._versions import MigrationResult
+
+# structlog's lazy proxy is private: if a structlog moves it, the engine keeps the proxy.
+_LazyProxy: type | None = getattr(getattr(structlog, "_config", None), "BoundLoggerLazyProxy", None)
 
 #: The actor recorded on events the engine emits by itself (deadline checks).
 SYSTEM_ACTOR = Actor(agency="tuko_flow", person="deadline-check")
@@ -683,8 +685,8 @@ class Engine:
         all, so ``_info_dropped`` lets the hot path skip building the line.
         """
         log = self._log
-        if type(log) is BoundLoggerLazyProxy and "bind" in vars(log):
-            log = self._log = log.bind()
+        if _LazyProxy is not None and type(log) is _LazyProxy and "bind" in vars(log):
+            log = self._log = self._log.bind()
             level = getattr(log, "get_effective_level", None)  # structlog 25.1+
             if callable(level):
                 effective = level()

@@ -130,6 +130,20 @@ def _check_definition(p: Protocol) -> list[str]:
             problems.append(
                 f"{label}: command {t.command.__name__} fires {t.command.name!r}, not {t.trigger!r}"
             )
+    appliers = {**CORE_APPLIERS, **p.appliers}
+    for i, t in enumerate(p.transitions):
+        missing = [e.__name__ for e in t.emits if e not in appliers]
+        if missing:
+            problems.append(
+                f"transition {t.trigger!r} (#{i}) emits events no applier handles: "
+                f"{', '.join(missing)} (register them in the protocol's appliers)"
+            )
+    missing = [e.__name__ for e in p.intake_emits if e not in appliers]
+    if missing:
+        problems.append(
+            f"the intake emits events no applier handles: {', '.join(missing)} (register "
+            "them in the protocol's appliers)"
+        )
     problems.extend(_automatic_cycles(p))
     problems.extend(_graph_problems(p, known))
     for key, registered in p.rules.items():
@@ -226,6 +240,10 @@ class Protocol:
     rules: Mapping[str, Rule]
     intake: type[Command]
     intake_handler: Handler = attrs.field(repr=False)
+    #: The event types the intake handler emits after the opening event, if any (MARAC:
+    #: ``MaracCaseOpened`` and the first ``RiskAssessed``), so tools reading a history
+    #: (the replay check) know they belong to the intake.
+    intake_emits: tuple[type[Event], ...] = attrs.field(default=(), converter=_to_tuple)
     appliers: Mapping[type[Event], Applier] = attrs.field(factory=dict)
     #: Finds what time has made overdue on a case of this protocol and emits it through
     #: the firing (``Engine.check_deadlines``); ``None``: the protocol has no deadlines.

@@ -5,7 +5,8 @@ A protocol is named by a *spec*:
 * ``"tuko"`` or ``"tuko@1"``: a protocol that ships with tuko_flow (the newest version
   when no version is given);
 * ``"package.module:NAME"``: a :class:`~tuko_flow.Protocol` object in importable code
-  (a team's variant), optionally ``"package.module:NAME@2"`` to insist on a version.
+  (a team's variant), optionally ``"package.module:NAME@2"`` to insist on a version. As
+  with ``python -m``, a module in the current directory is found too.
 
 Unknown names, versions, modules or attributes raise
 :class:`~tuko_flow.errors.TukoFlowError` saying which and what is known.
@@ -14,9 +15,12 @@ Unknown names, versions, modules or attributes raise
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from types import ModuleType
 
 from ._protocol import Protocol
-from .errors import TukoFlowError
+from .errors import ProtocolDefinitionError, TukoFlowError
 
 
 def shipped_protocols() -> dict[tuple[str, str], Protocol]:
@@ -33,6 +37,23 @@ def shipped_protocols() -> dict[tuple[str, str], Protocol]:
     return found
 
 
+def _import(module_name: str) -> ModuleType:
+    """Import a team's module; like ``python -m``, the current directory is searched too."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        here = os.getcwd()
+        top = module_name.split(".")[0]
+        if exc.name is None or exc.name.split(".")[0] != top or here in sys.path:
+            raise
+        sys.path.insert(0, here)
+        try:
+            return importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            sys.path.remove(here)
+            raise
+
+
 def _version_key(version: str) -> tuple[tuple[int, str], ...]:
     return tuple((int(p), "") if p.isdigit() else (-1, p) for p in version.split("."))
 
@@ -47,10 +68,13 @@ def resolve_protocol(spec: str) -> Protocol:
     if ":" in name:
         module_name, _, attr = name.partition(":")
         try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
+            module = _import(module_name)
+        except ProtocolDefinitionError:
+            raise  # the module's protocol is broken: its problems say how
+        except Exception as exc:  # ImportError, SyntaxError, or whatever the module raised
             raise TukoFlowError(
-                f"protocol {spec!r}: module {module_name!r} cannot be imported ({exc})"
+                f"protocol {spec!r}: module {module_name!r} cannot be imported "
+                f"({type(exc).__name__}: {exc})"
             ) from None
         found = getattr(module, attr, None)
         if not isinstance(found, Protocol):

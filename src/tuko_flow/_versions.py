@@ -971,6 +971,18 @@ class _Replayer:
             case = fold(None, rest[:1], self.appliers)
             assert case is not None
             opened = rest.pop(0)
+            ran_under = self.known.get((case.protocol, case.protocol_version), self.target)
+            intake = rest[: len(ran_under.intake_emits)]
+            taken = 0
+            for e in intake:  # the intake's own events after the opening one
+                if type(e) not in ran_under.intake_emits:
+                    break
+                taken += 1
+            if taken:
+                folded = fold(case, rest[:taken], self.appliers)
+                assert folded is not None
+                case = folded
+                rest = rest[taken:]
             start = self.mapped(case.protocol_version, case.state)
             if start is None:
                 raise _Diverged(

@@ -24,7 +24,7 @@ from typing import cast
 from .._machine import Firing
 from .._protocol import Protocol, StateSpec, TransitionSpec
 from .._values import NetworkMember
-from ..events import NetworkMemberAdded
+from ..events import MaracCaseOpened, NetworkMemberAdded, RiskAssessed
 from ..rules.marac import MARAC_RULES
 from ..rules.referrals import REFERRAL_RULES
 from . import marac_conference, marac_referral
@@ -143,6 +143,7 @@ MARAC = Protocol(
     rules={**MARAC_RULES, **REFERRAL_RULES},
     intake=marac_referral.OpenMaracCase,
     intake_handler=marac_referral.open_marac_case,
+    intake_emits=(MaracCaseOpened, RiskAssessed),
     appliers={
         **marac_referral.APPLIERS,
         **marac_conference.APPLIERS,
