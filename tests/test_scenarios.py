@@ -729,3 +729,24 @@ def test_marac_values_from_plain_data(monkeypatch: pytest.MonkeyPatch) -> None:
         "child-9a06",
         None,
     )
+
+
+def test_a_misspelt_name_in_expect_gets_a_hint() -> None:
+    """A state or rule the protocol does not know is said beside the difference, with the
+    nearest name (a typo, or a name from another version)."""
+    text = MINIMAL.replace(
+        'what = "Call-out after threats."\nexpect = { state = "stage1_notice" }',
+        'what = "Call-out after threats."\nexpect = { state = "stage1_notise" }',
+    ).replace(
+        'meeting_at = 2026-01-08T10:00:00Z\nexpect = { state = "stage2_evaluate" }',
+        'meeting_at = 2026-01-08T10:00:00Z\nexpect = { refused = ["actor_is_case_leadr"] }',
+    )
+    result = run(loads(text, source="typo.toml"))
+    first, second = result.failed
+    assert "note: 'stage1_notise' is not a state of tuko@1; did you mean 'stage1_notice'?" in (
+        first.differences
+    )
+    assert any(
+        d.startswith("note: 'actor_is_case_leadr' is not a rule of tuko@1; did you mean")
+        for d in second.differences
+    )

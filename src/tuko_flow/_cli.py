@@ -319,7 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--json", action="store_true", help="print JSON")
         cmd.set_defaults(run=run)
     diagram = sub.add_parser(
-        "diagram", help="draw a protocol (Mermaid, Graphviz DOT or SVG); update docs diagrams"
+        "diagram",
+        help="draw a protocol (Mermaid, Graphviz DOT or SVG); update docs diagrams",
+        description="Draw a protocol from its own data: every transition with its guard "
+        "rules, closed and final states marked, optionally one case's state and path.",
+        epilog="""examples:
+  tuko-flow diagram                                   TUKO as a Mermaid state diagram
+  tuko-flow diagram --protocol marac --format dot     MARAC for Graphviz
+  tuko-flow diagram --protocol tuko@1 --format svg > tuko.svg   (needs Graphviz's dot)
+  tuko-flow diagram --store cases.sqlite3 --case marac-0001     the case highlighted
+  tuko-flow diagram --update-docs docs --check        exit 1 if a docs diagram is stale
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     diagram.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     diagram.add_argument(

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 Invariant = Callable[[Case], "bool | str"]
 
 
-class PathFailed(AssertionError):
+class PathFailed(AssertionError):  # shown as tuko_flow.testing.PathFailed (set below)
     """A generated path did not run as expected; ``run`` holds what happened.
 
     The message is the path as numbered steps, with the step that differed marked and its
@@ -259,3 +259,7 @@ def check_random_walk(
             suppress_health_check=[HealthCheck.too_slow],
         )
     run_state_machine_as_test(machine, settings=chosen)
+
+
+# Their public home is tuko_flow.testing: say so in tracebacks and reprs.
+PathFailed.__module__ = WalkFailed.__module__ = "tuko_flow.testing"

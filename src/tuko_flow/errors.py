@@ -92,7 +92,8 @@ class ProtocolDefinitionError(TukoFlowError):
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(
-            f"protocol {protocol!r} is not valid ({len(self.problems)} problems):\n{lines}"
+            f"protocol {protocol!r} is not valid ({len(self.problems)} "
+            f"problem{'' if len(self.problems) == 1 else 's'}):\n{lines}"
         )
 
 

@@ -560,6 +560,16 @@ def loads(text: str, *, source: str = "<scenario>", default_title: str = "scenar
         line = int(m.group(1)) if m else None
         if m:
             message = f"{message[: m.start()]} (column {m.group(2)})"
+        bad = (
+            text.splitlines()[line - 1]
+            if line is not None and line <= len(text.splitlines())
+            else ""
+        )
+        if re.search(r"=\s*\d", bad):  # a value starting with a digit: a date or time, likely
+            message += (
+                "; dates and times are written unquoted, like 2026-01-06T10:00:00Z (a time, "
+                "with its offset) or 2026-01-06 (a date)"
+            )
         raise ScenarioError([ScenarioProblem(source, line, f"not valid TOML: {message}")]) from None
     lines = _Lines(text)
     reader = _Reader(source, lines)
@@ -1168,7 +1178,8 @@ def run(
             error=error,
             source=scenario.source,
         )
-        results.append(attrs.evolve(result, differences=tuple(_differences(step.expect, result))))
+        found = _differences(step.expect, result) + _unknown_names(step.expect, proto)
+        results.append(attrs.evolve(result, differences=tuple(found)))
     return ScenarioResult(
         scenario=scenario, protocol=f"{proto.name}@{proto.version}", steps=tuple(results)
     )
@@ -1207,6 +1218,29 @@ def _wanted(e: Expectation) -> str:
     if e.events is not None:
         parts.append(f"events {_list(e.events)}")
     return " and ".join(parts) if parts else "the command to be accepted"
+
+
+def _unknown_names(e: Expectation, protocol: Protocol) -> list[str]:
+    """Hints for names in a failed expectation that the protocol does not know (a typo, or
+    a name of another version): said beside the difference, in plain words."""
+    label = f"{protocol.name}@{protocol.version}"
+    hints: list[str] = []
+    states = [s.name for s in protocol.states]
+    if e.state is not None and e.state not in states:
+        hints.append(f"note: {e.state!r} is not a state of {label}{_suggest(e.state, states)}")
+    rules = [*protocol.rules, "allowed_in_state"]
+    if isinstance(e.refused, tuple):
+        for name in e.refused:
+            if name not in rules:
+                hints.append(f"note: {name!r} is not a rule of {label}{_suggest(name, rules)}")
+    if e.events is not None:
+        known = {t.__name__ for t in protocol.all_appliers}
+        for name in e.events:
+            if name not in known:
+                hints.append(
+                    f"note: {name!r} is not an event type of {label}{_suggest(name, known)}"
+                )
+    return hints
 
 
 def _differences(e: Expectation, r: StepResult) -> list[str]:
