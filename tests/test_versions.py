@@ -236,6 +236,25 @@ def test_an_explicit_map_must_cover_every_selected_case(both: Engine) -> None:
     assert "which the state map does not cover" in info.value.cases["case-s2"]
 
 
+def test_a_map_naming_a_state_the_old_version_lacks_is_refused(
+    both: Engine, v1_store: InMemoryEventStore
+) -> None:
+    """A misspelt old state in the map is named with the old version's states; nothing is
+    written."""
+    before = _versions(v1_store)
+    with pytest.raises(MigrationRefused) as info:
+        both.migrate(
+            None,
+            to=TUKO_V2,
+            state_map={**V2_MAP, "stage3_pln": "stage3_planning"},
+            keep_unmapped=True,
+            actor=OPERATOR,
+            reason="v2",
+        )
+    assert "names 'stage3_pln', which is not a state of tuko@1" in info.value.reason
+    assert _versions(v1_store) == before
+
+
 def test_a_map_to_a_state_the_new_version_lacks_is_refused(
     both: Engine, v1_store: InMemoryEventStore
 ) -> None:

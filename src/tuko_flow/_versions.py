@@ -688,6 +688,23 @@ def plan_migration(
                 cases.append(engine.case(case_id))
             except CaseNotFound:
                 problems.append(MigrationProblem(case_id, "", "does not exist in this store"))
+    cases = list(cases)
+    sources: dict[str, Protocol] = {}
+    for case in cases:
+        if (case.protocol, case.protocol_version) == (to.name, to.version):
+            continue  # already there: the map is not applied to it
+        try:
+            from_protocol = engine.protocol_of(case)
+        except TukoFlowError:
+            continue  # _plan_case says why such a case cannot move
+        sources[label(from_protocol)] = from_protocol
+    old_states = {s.name for p in sources.values() for s in p.states}
+    stray = [
+        f"the state map names {old!r}, which is not a state of "
+        f"{' or '.join(sorted(sources))} (its states: {', '.join(sorted(old_states))})"
+        for old in (states.explicit or {})
+        if sources and old not in old_states
+    ]
     for case in cases:
         planned = _plan_case(case, to, states)
         if planned is None:
@@ -701,7 +718,7 @@ def plan_migration(
         steps=tuple(steps),
         unchanged=tuple(unchanged),
         problems=tuple(problems),
-        map_problems=tuple(states.problems()),
+        map_problems=(*states.problems(), *stray),
     )
 
 
