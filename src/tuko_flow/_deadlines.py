@@ -1,27 +1,21 @@
-"""Finding what time has made overdue: plan tasks past their due date, missed meetings.
+"""TUKO's deadlines: plan tasks past their due date, missed meetings.
 
-Nothing here runs by itself: :meth:`tuko_flow.Engine.check_deadlines` calls it with the
-clock's time (no threads, no sleeping), so a test or a simulation controls time exactly.
+Nothing here runs by itself: :meth:`tuko_flow.Engine.check_deadlines` calls the protocol's
+``deadlines`` hook with the clock's time (no threads, no sleeping), so a test or a
+simulation controls time exactly.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from ._case import Case
-from ._config import TukoConfig
 from ._machine import Firing
 from ._values import TaskStatus
 from .events import MeetingMissed, TaskOverdue
 
 
 def tuko_deadlines(f: Firing) -> None:
-    """TUKO's deadline check (``Protocol.deadlines``): overdue plan tasks, missed meetings."""
-    emit_due(f, f.case, f.now, f.config)
-
-
-def emit_due(f: Firing, case: Case, now: datetime, config: TukoConfig) -> None:
-    """Emit ``TaskOverdue`` / ``MeetingMissed`` for what is late and not reported yet."""
+    """TUKO's deadline check (``Protocol.deadlines``): emit ``TaskOverdue`` and
+    ``MeetingMissed`` for what is late on ``f.case`` at ``f.now`` and not reported yet."""
+    case, now, config = f.case, f.now, f.config
     today = now.date()
     plan = case.cycle.plan
     if plan is not None:

@@ -733,7 +733,8 @@ class Engine:
             version=version,
         )
         case = self.case_at(case_id, version)
-        if react:  # tell again what the stored batch tells others; recorded once
+        if react and self.protocol_of(case).reactions is not None:
+            # tell again what the stored batch tells others; each fact is recorded once
             history = self.store.load(case_id)[:version]
             self._react(
                 case_id, command_id, [e for e in history if e.command_id == command_id], case

@@ -133,19 +133,15 @@ class MaracFile:
         """The referral criteria the current round meets on ``today``: its latest
         assessment's, potential escalation counted from the incidents reported to the case
         (``thresholds.escalation_incidents`` within ``escalation_window_days``), and repeat."""
-        current = self.current
-        met: list[str] = []
-        if current.assessment is not None:
-            met.extend(f.criterion.value for f in current.assessment.findings if f.met)
+        own = self.current.criteria_met  # the assessment's criteria, then repeat
         escalation = "potential_escalation"
-        if escalation not in met and (
+        if escalation in own or (
             self.recent_incidents(today, thresholds.escalation_window_days)
-            >= thresholds.escalation_incidents
+            < thresholds.escalation_incidents
         ):
-            met.append(escalation)
-        if current.repeat:
-            met.append("repeat")
-        return tuple(met)
+            return own
+        assessed = tuple(c for c in own if c != "repeat")
+        return (*assessed, escalation, *own[len(assessed) :])
 
     @property
     def last_referral_at(self) -> datetime | None:

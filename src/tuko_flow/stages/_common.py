@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
 from .._case import Case
-from .._values import Problems
+from .._config import TukoConfig
+from .._values import NetworkMember, Problems
 
 AWAITING_NOTICE = "awaiting_notice"
 STAGE1 = "stage1_notice"
@@ -36,6 +38,32 @@ def members(p: Problems, field: str, ids: Iterable[str], case: Case, *, required
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         p.add(field, f"lists {', '.join(dupes)} more than once", "each member once")
+
+
+def network_members(p: Problems, value: object, config: TukoConfig) -> tuple[NetworkMember, ...]:
+    """The intake's ``network``: a list of members with unique ids from known agencies.
+
+    Every problem is added to ``p`` (the ``network`` field, or ``network[i].agency``); the
+    members that are ``NetworkMember`` values are returned for the intake's own checks.
+    """
+    if not p.sequence("network", value, "NetworkMember values"):
+        return ()
+    assert isinstance(value, tuple)
+    network = tuple(m for m in value if isinstance(m, NetworkMember))
+    if len(network) != len(value):
+        p.add("network", "contains something that is not a NetworkMember", "NetworkMember")
+    ids = [m.member_id for m in network]
+    dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if dupes:
+        p.add("network", f"member ids used twice: {', '.join(dupes)}", "unique member ids")
+    for i, m in enumerate(network):
+        if m.agency not in config.agency_set:
+            p.add(
+                f"network[{i}].agency",
+                f"{m.agency!r} is not a known agency",
+                ", ".join(config.agencies),
+            )
+    return network
 
 
 def in_future(p: Problems, field: str, value: object, now: datetime) -> None:

@@ -9,7 +9,6 @@ the risk-need matrix.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import cast
 
 import attrs
@@ -18,6 +17,7 @@ from .._machine import Firing
 from .._protocol import Command
 from .._values import Client, NetworkMember, PersonAtRisk, Relation, _to_tuple
 from ..events import CaseOpened
+from ._common import network_members
 
 
 @attrs.frozen(kw_only=True)
@@ -52,9 +52,6 @@ def open_case(f: Firing) -> None:
         people = cmd.people_at_risk
         if not people:
             p.add("people_at_risk", "is empty", "one or more PersonAtRisk (victims, children)")
-    given: tuple[object, ...] = ()
-    if p.sequence("network", cmd.network, "NetworkMember values"):
-        given = cmd.network
     refs = [x.ref for x in people if isinstance(x, PersonAtRisk)]
     if len(refs) != len(people):
         p.add("people_at_risk", "contains something that is not a PersonAtRisk", "PersonAtRisk")
@@ -66,21 +63,7 @@ def open_case(f: Firing) -> None:
             f"lists the client {cmd.client.ref!r} as a person at risk from the client",
             "the victims, children and others at risk, not the client",
         )
-    network = [m for m in given if isinstance(m, NetworkMember)]
-    if len(network) != len(given):
-        p.add("network", "contains something that is not a NetworkMember", "NetworkMember")
-    ids = [m.member_id for m in network]
-    if len(set(ids)) != len(ids):
-        dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
-        p.add("network", f"member ids used twice: {', '.join(dupes)}", "unique member ids")
-    known = cfg.agency_set
-    for i, m in enumerate(network):
-        if m.agency not in known:
-            p.add(
-                f"network[{i}].agency",
-                f"{m.agency!r} is not a known agency",
-                ", ".join(cfg.agencies),
-            )
+    network = network_members(p, cmd.network, cfg)
     leaders = [m for m in network if m.case_leader]
     if len(leaders) != 1:
         p.add(

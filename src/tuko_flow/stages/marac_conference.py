@@ -306,7 +306,7 @@ def _share_marac_information(f: Firing) -> None:
     cmd = cast(ShareMaracInformation, f.command)
     p = f.problems()
     p.text("information", cmd.information)
-    p.member("classification", cmd.classification, type(Classification.NETWORK))
+    p.member("classification", cmd.classification, Classification)
     if p.sequence("to_agencies", cmd.to_agencies, "agency names"):
         if not cmd.to_agencies:
             p.add("to_agencies", "is empty", "one or more agencies")

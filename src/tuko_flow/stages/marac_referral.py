@@ -15,7 +15,6 @@ referring agency tells the victim about the referral where safe.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import cast
 
@@ -50,8 +49,8 @@ from ..events import (
     ReferralRoundStarted,
     RiskAssessed,
 )
-from ..rules.dash import Checklist, Criterion, Finding, score
-from ._common import in_future
+from ..rules.dash import Checklist, Criterion, Finding, RiskResult, score
+from ._common import in_future, network_members
 from ._marac_common import (
     ASSESSMENT,
     DISCUSSED,
@@ -199,9 +198,10 @@ def _actor_label(actor: Actor | str) -> str:
 
 
 def _assessment_from_checklist(
-    f: Firing, checklist: object, victim_ref: str, area: str, field: str = "checklist"
+    f: Firing, checklist: object, victim_ref: str, area: str
 ) -> dict[str, object]:
     """The fields of a ``RiskAssessed`` event for ``checklist``, or a ValidationError."""
+    field = "checklist"
     p = f.problems()
     if not isinstance(checklist, Checklist):
         p.add(field, f"{checklist!r} is not a Checklist", "a tuko_flow.rules.dash.Checklist")
@@ -217,12 +217,11 @@ def _assessment_from_checklist(
     if late:
         p.add(f"{field}.answers", f"asked in the future: {', '.join(late)}", "answers asked by now")
     thresholds = f.config.marac_for(area).thresholds_for(checklist.instrument.name)
+    result: RiskResult | None = None
     try:
         result = score(checklist, thresholds)
-    except ValidationError as exc:
+    except ValidationError as exc:  # the checklist's own problems, named under the field
         p.items.extend(attrs.evolve(x, field=f"{field}.{x.field}") for x in exc.problems)
-        f.reject(p)
-        raise  # pragma: no cover - reject raised
     except ConfigurationError as exc:
         raise ConfigurationError(
             [
@@ -233,6 +232,7 @@ def _assessment_from_checklist(
             ]
         ) from None
     f.reject(p)
+    assert result is not None  # scoring failed only with problems, and reject raised
     labels: dict[int, str] = {}  # one label per asker, not per answer
     records = []
     for q in checklist.instrument.ids:
@@ -306,7 +306,7 @@ def _assessment_from_tuko(f: Firing, tuko: Case, area: str) -> dict[str, object]
 
 def open_marac_case(f: Firing) -> None:
     """Validate the intake, then emit ``CaseOpened``, ``MaracCaseOpened`` and, when there is
-    an assessment, ``RiskAssessed``; tell a linked TUKO case."""
+    an assessment, ``RiskAssessed`` (MARAC's reactions then tell a linked TUKO case)."""
     cmd = cast(OpenMaracCase, f.command)
     cfg = f.config
     p = f.problems()
@@ -330,23 +330,9 @@ def open_marac_case(f: Firing) -> None:
     refs = [c.ref for c in children] + ([cmd.victim.ref] if victim_ok else [])
     if len(set(refs)) != len(refs):
         p.add("children", "lists a person twice (or the victim)", "each person once")
-    network: tuple[NetworkMember, ...] = ()
-    if p.sequence("network", cmd.network, "NetworkMember values"):
-        network = tuple(m for m in cmd.network if isinstance(m, NetworkMember))
-        if len(network) != len(cmd.network):
-            p.add("network", "contains something that is not a NetworkMember", "NetworkMember")
-    ids = [m.member_id for m in network]
-    dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
-    if dupes:
-        p.add("network", f"member ids used twice: {', '.join(dupes)}", "unique member ids")
+    network = network_members(p, cmd.network, cfg)
     for i, m in enumerate(network):
-        if m.agency not in cfg.agency_set:
-            p.add(
-                f"network[{i}].agency",
-                f"{m.agency!r} is not a known agency",
-                ", ".join(cfg.agencies),
-            )
-        elif m.agency == cfg.client_agency:
+        if m.agency == cfg.client_agency:
             p.add(
                 f"network[{i}].agency",
                 f"{m.agency!r} is the client's side: the perpetrator takes no part in a MARAC",
@@ -637,8 +623,6 @@ def _offer_advocate(f: Firing) -> None:
 
 # --- transitions ------------------------------------------------------------------------
 
-_RESTING = tuple(RESTING)
-
 TRANSITIONS = (
     TransitionSpec(
         trigger=RecordRiskAssessment.name,
@@ -652,7 +636,7 @@ TRANSITIONS = (
     ),
     TransitionSpec(
         trigger=RecordRiskAssessment.name,
-        source=_RESTING,
+        source=RESTING,
         dest=ASSESSMENT,
         rules=("actor_in_network",),
         handler=_record_risk_assessment,
@@ -672,7 +656,7 @@ TRANSITIONS = (
     ),
     TransitionSpec(
         trigger=ReportIncident.name,
-        source=_RESTING,
+        source=RESTING,
         dest=ASSESSMENT,
         rules=("actor_in_network",),
         handler=_report_incident,
