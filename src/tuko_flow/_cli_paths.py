@@ -7,7 +7,6 @@ input case was invalid); 2 an error (unknown protocol, no input cases, a bad lim
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from typing import Any
 
@@ -20,7 +19,7 @@ from ._paths_explore import (
     generate,
 )
 from ._protocol import Protocol
-from ._registry import resolve_protocol
+from ._registry import load_object, resolve_protocol
 from .errors import TukoFlowError
 
 EXAMPLES = """examples:
@@ -34,18 +33,7 @@ EXAMPLES = """examples:
 
 
 def _load(spec: str) -> object:
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise TukoFlowError(f"--inputs {spec!r}: expected 'package.module:NAME'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TukoFlowError(
-            f"--inputs {spec!r}: module {module_name!r} cannot be imported ({exc})"
-        ) from None
-    if not hasattr(module, attr):
-        raise TukoFlowError(f"--inputs {spec!r}: {module_name} has no {attr!r}")
-    return getattr(module, attr)
+    return load_object(spec, f"--inputs {spec!r}")
 
 
 def _same(a: Protocol, b: Protocol) -> bool:

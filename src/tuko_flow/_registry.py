@@ -26,15 +26,9 @@ from .errors import ProtocolDefinitionError, TukoFlowError
 def shipped_protocols() -> dict[tuple[str, str], Protocol]:
     """Every protocol that ships with tuko_flow, by ``(name, version)``."""
     from .stages import TUKO
+    from .stages.marac import MARAC
 
-    found: dict[tuple[str, str], Protocol] = {(TUKO.name, TUKO.version): TUKO}
-    try:
-        from .stages.marac import MARAC
-    except ImportError:  # pragma: no cover - the MARAC protocol is being built
-        pass
-    else:
-        found[(MARAC.name, MARAC.version)] = MARAC
-    return found
+    return {(p.name, p.version): p for p in (TUKO, MARAC)}
 
 
 def _import(module_name: str) -> ModuleType:
@@ -54,6 +48,30 @@ def _import(module_name: str) -> ModuleType:
             raise
 
 
+def load_object(spec: str, what: str) -> object:
+    """The object a ``"package.module:NAME"`` spec names in a team's code.
+
+    ``what`` names the spec in messages (``"protocol 'x:Y'"``, ``"--inputs 'x:Y'"``). Any
+    failure while the module loads — not found, a syntax error, whatever it raises — is
+    one :class:`~tuko_flow.errors.TukoFlowError` saying which; a protocol that fails to
+    build raises its :class:`~tuko_flow.errors.ProtocolDefinitionError` as it is.
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise TukoFlowError(f"{what}: expected 'package.module:NAME'")
+    try:
+        module = _import(module_name)
+    except ProtocolDefinitionError:
+        raise  # the module's protocol is broken: its problems say how
+    except Exception as exc:  # ImportError, SyntaxError, or whatever the module raised
+        raise TukoFlowError(
+            f"{what}: module {module_name!r} cannot be imported ({type(exc).__name__}: {exc})"
+        ) from None
+    if not hasattr(module, attr):
+        raise TukoFlowError(f"{what}: {module_name}.{attr} is missing")
+    return getattr(module, attr)
+
+
 def _version_key(version: str) -> tuple[tuple[int, str], ...]:
     return tuple((int(p), "") if p.isdigit() else (-1, p) for p in version.split("."))
 
@@ -66,25 +84,15 @@ def resolve_protocol(spec: str) -> Protocol:
         )
     name, _, version = spec.strip().partition("@")
     if ":" in name:
-        module_name, _, attr = name.partition(":")
-        try:
-            module = _import(module_name)
-        except ProtocolDefinitionError:
-            raise  # the module's protocol is broken: its problems say how
-        except Exception as exc:  # ImportError, SyntaxError, or whatever the module raised
-            raise TukoFlowError(
-                f"protocol {spec!r}: module {module_name!r} cannot be imported "
-                f"({type(exc).__name__}: {exc})"
-            ) from None
-        found = getattr(module, attr, None)
+        found = load_object(name, f"protocol {spec!r}")
         if not isinstance(found, Protocol):
             raise TukoFlowError(
-                f"protocol {spec!r}: {module_name}.{attr} is "
-                + ("missing" if found is None else f"a {type(found).__name__}, not a Protocol")
+                f"protocol {spec!r}: {name.replace(':', '.')} is a {type(found).__name__}, "
+                "not a Protocol"
             )
         if version and found.version != version:
             raise TukoFlowError(
-                f"protocol {spec!r}: {module_name}.{attr} is version {found.version!r}, "
+                f"protocol {spec!r}: {name.replace(':', '.')} is version {found.version!r}, "
                 f"not {version!r}"
             )
         return found
