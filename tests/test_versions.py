@@ -385,6 +385,48 @@ def test_a_retried_command_id_is_recognised(
     assert v1_store.version("case-s2") == version
 
 
+def test_a_command_id_used_for_another_command_is_refused_before_anything_is_written(
+    v1_store: InMemoryEventStore, clock: ManualClock
+) -> None:
+    """Reusing the id of a command that was no migration is named, and no case moves."""
+    engine = Engine(v1_store, clock=clock, protocols=[TUKO, TUKO_V2])
+    used = engine.history("case-s2")[0].command_id
+    before = _versions(v1_store)
+    with pytest.raises(ValidationError) as invalid:
+        engine.migrate(
+            ["case-aw", "case-s2"], to=TUKO_V2, actor=OPERATOR, reason="v2", command_id=used
+        )
+    assert invalid.value.fields == ("command_id",)
+    assert "case-s2" in str(invalid.value)
+    assert _versions(v1_store) == before
+
+
+def test_a_host_id_shaped_like_an_engine_id_is_still_checked() -> None:
+    """A command whose id looks like a deadline check's is replayed like any command: the
+    replay check is not fooled into skipping it."""
+    engine, _ = _demo_store()
+    store = InMemoryEventStore()
+    for cid in engine.store.case_ids():
+        batches: list[list[Any]] = []
+        for e in engine.store.load(cid):
+            if batches and batches[-1][-1].command_id == e.command_id:
+                batches[-1].append(e)
+            else:
+                batches.append([e])
+        version = 0
+        for batch in batches:
+            if any(type(e).__name__ == "CommonAssessmentRecorded" for e in batch):
+                batch = [
+                    attrs.evolve(e, command_id="check_deadlines:" + e.command_id) for e in batch
+                ]
+            store.append(cid, batch, version)
+            version += len(batch)
+    honest = {c.case_id: c.ok for c in replay_check(engine, TUKO_V2).cases}
+    disguised = {c.case_id: c.ok for c in replay_check(store, TUKO_V2).cases}
+    assert disguised == honest
+    assert not all(honest.values())
+
+
 class RacingStore(InMemoryEventStore):
     """An in-memory store that lets another writer in just before a migration's append."""
 
@@ -872,3 +914,10 @@ def test_no_event_of_the_case_is_ever_rewritten(both: Engine) -> None:
 def test_tuko_flow_error_is_the_base_of_migration_refused() -> None:
     """MigrationRefused is a TukoFlowError, so a host's generic handler catches it."""
     assert issubclass(MigrationRefused, TukoFlowError)
+
+
+def test_a_replay_check_can_be_limited_to_some_cases() -> None:
+    """case_ids limits the check (a pilot migration's dry run checks its own cases)."""
+    engine, _ = _demo_store()
+    report = replay_check(engine, TUKO, case_ids=["case-0002"])
+    assert [c.case_id for c in report.cases] == ["case-0002"]

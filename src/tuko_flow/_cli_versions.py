@@ -121,7 +121,13 @@ def _migrate(args: argparse.Namespace) -> int:
         plan = plan_migration(
             engine, target, case_ids=case_ids, state_map=state_map, keep_unmapped=args.keep_unmapped
         )
-        report = replay_check(engine, target, state_map=state_map, keep_unmapped=args.keep_unmapped)
+        report = replay_check(
+            engine,
+            target,
+            state_map=state_map,
+            keep_unmapped=args.keep_unmapped,
+            case_ids=case_ids,  # a pilot migration checks its own cases only
+        )
         ok = plan.ok and report.ok
         data = {"dry_run": True, "ok": ok, "plan": plan.to_dict(), "replay": report.to_dict()}
         text = f"{plan.explain()}\n\n{report.explain()}\n\ndry run: nothing was written"

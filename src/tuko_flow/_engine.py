@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -52,6 +54,41 @@ _LazyProxy: type | None = getattr(getattr(structlog, "_config", None), "BoundLog
 
 #: The actor recorded on events the engine emits by itself (deadline checks).
 SYSTEM_ACTOR = Actor(agency="tuko_flow", person="deadline-check")
+
+#: The rule a refusal names when the command has no transition from the case's state.
+ALLOWED_IN_STATE = "allowed_in_state"
+
+_DEADLINE_CHECK = "check_deadlines:"
+_FACT_ID = re.compile(r">[^>]+#\d+\Z")
+
+
+def _deadline_command_id(case_id: str, version: int, now: datetime) -> str:
+    # The id says what was checked, so two schedulers checking the same case version are
+    # recognised as one command, and the history is reproducible.
+    return f"{_DEADLINE_CHECK}{case_id}:v{version}:{now.isoformat()}"
+
+
+def _fact_command_id(command_id: str, source: str, n: int) -> str:
+    return f"{command_id}>{source}#{n}"
+
+
+def engine_wrote(batch: Sequence[Event], protocol: Protocol) -> bool:
+    """True when the engine wrote ``batch`` itself, not a command of ``protocol``: a
+    deadline check (by :data:`SYSTEM_ACTOR`), or a fact another case told this one (one
+    event no transition of ``protocol`` emits, under a command id derived from the source
+    command's). Tools that read histories (the replay check) skip such batches."""
+    if not batch:
+        return False
+    first = batch[0]
+    if first.command_id.startswith(_DEADLINE_CHECK) and all(e.actor == SYSTEM_ACTOR for e in batch):
+        return True
+    emitted = {t for spec in protocol.transitions for t in spec.emits} | set(protocol.intake_emits)
+    return (
+        len(batch) == 1
+        and _FACT_ID.search(first.command_id) is not None
+        and type(first) not in emitted
+    )
+
 
 Subscriber = Callable[[Event], None]
 
@@ -369,7 +406,7 @@ class Engine:
             allowed_now, _ = self._evaluate_all(protocol, case, actor)
             sources = ", ".join(protocol.sources_of(name))
             failure = RuleFailure(
-                "allowed_in_state",
+                ALLOWED_IN_STATE,
                 f"{name!r} is not possible in state {case.state!r}; it is possible in: {sources}",
             )
             self._refused(case, name, command.command_id, (failure,))
@@ -451,9 +488,7 @@ class Engine:
         protocol = self.protocol_of(case)
         if protocol.state(case.state).closed:
             return ()
-        # The id says what was checked, so two schedulers checking the same case version
-        # are recognised as one command, and the history is reproducible.
-        command_id = f"check_deadlines:{case_id}:v{case.version}:{now.isoformat()}"
+        command_id = _deadline_command_id(case_id, case.version, now)
         firing = Firing(
             case,
             None,
@@ -585,7 +620,7 @@ class Engine:
             return
         facts = reactions(case, events, self.config)
         for n, (target, event_type, fields) in enumerate(facts, start=1):
-            derived = f"{command_id}>{case_id}#{n}"
+            derived = _fact_command_id(command_id, case_id, n)
             for attempt in range(5):
                 if self.store.command_version(target, derived) is not None:
                     break

@@ -9,7 +9,6 @@ version the case was planned against, under a command id that makes a retry harm
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ import attrs
 
 from ._case import Applier, Case, fold, replace_case
 from ._config import TukoConfig
+from ._engine import engine_wrote
 from ._machine import evaluate
 from ._protocol import Protocol, TransitionSpec
 from ._store import EventStore
@@ -31,23 +31,14 @@ from .errors import (
 )
 from .events import (
     Event,
-    MeetingMissed,
     ProtocolMigrated,
     StageChanged,
-    TaskOverdue,
 )
 from .rules._base import Rule, RuleContext
 
 if TYPE_CHECKING:
     from ._engine import Engine
 
-#: Events the engine records by itself, not through a transition of the protocol.
-_ENGINE_EVENTS: tuple[type[Event], ...] = (TaskOverdue, MeetingMissed, ProtocolMigrated)
-
-#: Command ids the engine gives the batches it writes by itself: deadline checks
-#: (``check_deadlines:...``) and facts a command on one case told another case
-#: (``<command id>><source case>#<n>``, see ``Protocol.reactions``).
-_ENGINE_BATCH = re.compile(r"\Acheck_deadlines:|>[^>]+#\d+\Z")
 
 _MIGRATION_ATTEMPTS = 3
 
@@ -237,7 +228,7 @@ def _by_key(protocol: Protocol) -> dict[tuple[str, str], TransitionSpec]:
     return {(t.trigger, src): t for t in protocol.transitions for src in t.source}
 
 
-def _transition_changes(key: tuple[str, str], a: TransitionSpec, b: TransitionSpec) -> list[str]:
+def _transition_changes(a: TransitionSpec, b: TransitionSpec) -> list[str]:
     changes = []
     if a.dest != b.dest:
         changes.append(f"goes to {_dest(b)} instead of {_dest(a)}")
@@ -282,7 +273,7 @@ def diff(old: Protocol, new: Protocol) -> ProtocolDiff:
     for key, a in old_keys.items():
         b = new_keys.get(key)
         if b is not None:
-            changes = _transition_changes(key, a, b)
+            changes = _transition_changes(a, b)
             if changes:
                 changed_transitions.append(TransitionChange(key[0], key[1], tuple(changes)))
     changed_rules = []
@@ -582,7 +573,8 @@ class _StateMap:
 
     def problems(self) -> list[str]:
         return [
-            f"the state map sends {old!r} to {new!r}, which {label(self.target)} does not have"
+            f"the state map sends {old!r} to {new!r}, which {label(self.target)} does not "
+            f"have (its states: {', '.join(sorted(self.new_states))})"
             for old, new in (self.explicit or {}).items()
             if new not in self.new_states
         ]
@@ -755,6 +747,8 @@ def migrate_cases(
     )
     if not plan.ok:
         raise plan.refusal()
+    for step in plan.steps:  # a reused command id is refused before anything is written
+        _stored_before(engine, step.case_id, _migration_id(step, to, actor, command_id), to, actor)
     states = _StateMap(to, state_map, keep_unmapped)
     migrated: list[MigrationStep] = []
     unchanged = list(plan.unchanged)
@@ -775,6 +769,40 @@ def migrate_cases(
     )
 
 
+def _migration_id(step: MigrationStep, to: Protocol, actor: Actor, command_id: str | None) -> str:
+    return command_id or (
+        f"migrate:{label(to)}:{step.case_id}:v{step.at_version}:{_actor_tag(actor)}"
+    )
+
+
+def _stored_before(engine: Engine, case_id: str, cid: str, to: Protocol, actor: Actor) -> bool:
+    """True when ``cid`` already migrated the case to ``to`` (a retry); a command id used
+    for anything else is refused, naming it, before anything is written."""
+    done = engine.store.command_version(case_id, cid)
+    if done is None:
+        return False
+    stored = engine.store.load(case_id, after=done - 1)[0]
+    if (
+        isinstance(stored, ProtocolMigrated)
+        and stored.to_version == to.version
+        and stored.actor == actor
+    ):
+        return True
+    raise ValidationError(
+        [
+            FieldProblem(
+                "command_id",
+                f"{cid!r} was used on case {case_id!r} for another command "
+                f"({type(stored).__name__} by {stored.actor.agency}/{stored.actor.person})",
+                "a new command id for this migration (only a retried migration, by the "
+                "same actor, reuses one)",
+            )
+        ],
+        subject="migration",
+        case_id=case_id,
+    )
+
+
 def _migrate_one(
     engine: Engine,
     step: MigrationStep,
@@ -789,10 +817,8 @@ def _migrate_one(
     for _ in range(_MIGRATION_ATTEMPTS):
         if not isinstance(planned, MigrationStep):
             return planned
-        cid = command_id or (
-            f"migrate:{label(to)}:{planned.case_id}:v{planned.at_version}:{_actor_tag(actor)}"
-        )
-        if engine.store.command_version(planned.case_id, cid) is not None:
+        cid = _migration_id(planned, to, actor, command_id)
+        if _stored_before(engine, planned.case_id, cid, to, actor):
             return None  # this very migration was stored before (a retried call)
         case = engine.case(planned.case_id)
         if case.version != planned.at_version:  # changed since planned: decide again
@@ -1015,7 +1041,8 @@ class _Replayer:
                     f"the case was opened in {start!r}; {self.label} opens cases in "
                     f"{self.target.initial!r}",
                 )
-        if rest and _ENGINE_BATCH.search(rest[0].command_id):
+        ran_under = self.known.get((case.protocol, case.protocol_version), self.target)
+        if engine_wrote(rest, ran_under):
             # deadline checks and facts told by other cases are the engine's batches
             folded = fold(case, rest, self.appliers)
             assert folded is not None
@@ -1026,9 +1053,9 @@ class _Replayer:
             if (
                 payload
                 and len(payload) == len(segment)
-                and all(isinstance(e, _ENGINE_EVENTS) for e in payload)
+                and all(isinstance(e, ProtocolMigrated) for e in payload)
             ):
-                # deadline checks and migrations are the engine's, not a transition's
+                # migrations are the engine's, not a transition's
                 folded = fold(case, segment, self.appliers)
                 assert folded is not None
                 case = folded
@@ -1143,6 +1170,7 @@ def replay_check(
     keep_unmapped: bool = False,
     protocols: Iterable[Protocol] = (),
     config: TukoConfig | None = None,
+    case_ids: Iterable[str] | None = None,
 ) -> ReplayReport:
     """Replay every stored case of ``protocol``'s name under ``protocol``; report divergence.
 
@@ -1154,7 +1182,8 @@ def replay_check(
 
     ``source`` is an :class:`~tuko_flow.Engine` (its config and protocols are used) or an
     event store; ``protocols`` adds protocols the stored cases ran under that are not
-    shipped with tuko_flow. ``state_map`` and ``keep_unmapped`` are as for a migration.
+    shipped with tuko_flow. ``state_map`` and ``keep_unmapped`` are as for a migration;
+    ``case_ids`` limits the check to those cases (a pilot migration's).
     """
     from ._engine import Engine
 
@@ -1169,7 +1198,8 @@ def replay_check(
         config = source.config if isinstance(source, Engine) else TukoConfig()
     replayer = _Replayer(protocol, _StateMap(protocol, state_map, keep_unmapped), known, config)
     results = []
-    for case_id in list(store.case_ids()):
+    selected = list(store.case_ids()) if case_ids is None else list(dict.fromkeys(case_ids))
+    for case_id in selected:
         events = store.load(case_id)
         opened = fold(None, events[:1], replayer.appliers) if events else None
         if opened is None or opened.protocol != protocol.name:
