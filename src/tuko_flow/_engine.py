@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import structlog
 
-from ._case import Applier, Case, fold
+from ._case import Case, fold
 from ._clock import Clock, SystemClock
 from ._config import TukoConfig
 from ._machine import Firing, evaluate, fire, passes
-from ._protocol import Command, Protocol
+from ._protocol import Command, Protocol, appliers_of
 from ._snapshots import from_snapshot, to_snapshot
 from ._store import ChainProblem, EventStore
 from ._values import Actor, FieldProblem
@@ -180,10 +180,7 @@ class Engine:
         if not self._protocols:
             raise TukoFlowError("an engine needs at least one protocol")
         self._by_intake = {p.intake: p for p in self._protocols.values()}
-        appliers: dict[type[Event], Applier] = {}
-        for p in self._protocols.values():
-            appliers.update(p.all_appliers)
-        self._appliers = appliers
+        self._appliers = appliers_of(self._protocols.values())
         self._log = logger if logger is not None else structlog.get_logger("tuko_flow")
         #: True once ``_log`` is known to drop INFO lines without doing anything.
         self._info_dropped = False
@@ -907,10 +904,7 @@ def _check_command(command: object, subject: str, case_id: str | None) -> None:
 
 def replay(events: Iterable[Event], protocols: Iterable[Protocol] = (TUKO, MARAC)) -> Case:
     """Rebuild a case from its events alone (no store, no engine)."""
-    appliers: dict[type[Event], Applier] = {}
-    for p in protocols:
-        appliers.update(p.all_appliers)
-    case = fold(None, events, appliers)
+    case = fold(None, events, appliers_of(protocols))
     if case is None:
         raise TukoFlowError("replay needs at least the event that opened the case")
     return case

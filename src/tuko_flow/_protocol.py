@@ -8,7 +8,7 @@ simulator reads. It is checked when it is built: every problem is reported at on
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -319,3 +319,11 @@ class Protocol:
     def sources_of(self, trigger: str) -> tuple[str, ...]:
         """The states from which ``trigger`` can fire."""
         return tuple(s for t in self.transitions if t.trigger == trigger for s in t.source)
+
+
+def appliers_of(protocols: Iterable[Protocol]) -> dict[type[Event], Applier]:
+    """Every event applier of ``protocols`` (core ones included), for folding their cases."""
+    appliers: dict[type[Event], Applier] = {}
+    for p in protocols:
+        appliers.update(p.all_appliers)
+    return appliers

@@ -18,7 +18,7 @@ from ._case import Applier, Case, fold, replace_case
 from ._config import TukoConfig
 from ._engine import engine_wrote
 from ._machine import evaluate
-from ._protocol import Protocol, TransitionSpec
+from ._protocol import Protocol, TransitionSpec, appliers_of
 from ._store import EventStore
 from ._values import Actor, FieldProblem
 from .errors import (
@@ -315,13 +315,6 @@ def _known_protocols(
     return known
 
 
-def _appliers(protocols: Iterable[Protocol]) -> dict[type[Event], Applier]:
-    appliers: dict[type[Event], Applier] = {}
-    for p in protocols:
-        appliers.update(p.all_appliers)
-    return appliers
-
-
 def _store_of(source: Engine | EventStore) -> EventStore:
     from ._engine import Engine
 
@@ -348,13 +341,13 @@ def _current_cases(source: Engine | EventStore, extra: Iterable[Protocol]) -> It
                 # a case of a protocol this engine does not run: read it with every
                 # protocol known, so that it can be recognised (and left alone)
                 if appliers is None:
-                    appliers = _appliers(_known_protocols(source, extra).values())
+                    appliers = appliers_of(_known_protocols(source, extra).values())
                 case = fold(None, source.store.load(case_id), appliers)
                 if case is not None:
                     yield case
         return
     store = _store_of(source)
-    appliers = _appliers(_known_protocols(source, extra).values())
+    appliers = appliers_of(_known_protocols(source, extra).values())
     for case_id in list(store.case_ids()):
         case = fold(None, store.load(case_id), appliers)
         if case is not None:
@@ -989,7 +982,7 @@ class _Replayer:
         self.label = label(target)
         self.states = states
         self.known = known
-        self.appliers = _appliers(known.values())
+        self.appliers = appliers_of(known.values())
         self.config = config
 
     def mapped(self, case_version: str, state: str) -> str | None:
