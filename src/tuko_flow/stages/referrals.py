@@ -27,7 +27,7 @@ class ReferToService(Command):
 
     ``consent`` records the person's consent (see :class:`~tuko_flow.Consent`); it is
     required except for the services the configuration exempts (the child-welfare
-    specialist), whose legal basis is recorded instead. ``reason`` is optional free text.
+    specialist), whose legal basis is recorded instead.
     """
 
     name = "refer_to_service"
