@@ -750,3 +750,96 @@ def test_a_misspelt_name_in_expect_gets_a_hint() -> None:
         d.startswith("note: 'actor_is_case_leadr' is not a rule of tuko@1; did you mean")
         for d in second.differences
     )
+
+
+def test_an_invalid_network_is_the_intakes_invalid_input() -> None:
+    """A bad network member makes the intake invalid input naming the field (a step may
+    expect it), not a missing 'by' or a 'by' outside the network: an invalid intake is
+    never executed, so no one is looked up to open the case."""
+    leader_bad = MINIMAL.replace('member_id = "m-po"', 'member_id = "m po"')
+    intake, notice, _ = run(loads(leader_bad, source="net.toml")).steps
+    assert (intake.outcome, intake.fields) == ("invalid", ("network[0].member_id",))
+    assert intake.label == "the case (open_case by the case leader at 2026-01-05 09:00)"
+    assert notice.error == "there is no case 'case-m1': the [case] step did not open it"
+    # 'by' names a member whose entry is invalid: still the field, not "not in the network"
+    named = MINIMAL.replace('member_id = "m-pol"', 'member_id = "m pol"').replace(
+        "[case]\n", '[case]\nby = "m-pol"\n'
+    )
+    (intake, *_) = run(loads(named)).steps
+    assert (intake.outcome, intake.fields) == ("invalid", ("network[1].member_id",))
+    assert "by m-pol at" in intake.label
+    # the network is sound, another value is not: its case leader names the step
+    (intake, *_) = run(loads(MINIMAL.replace('"domestic_violence"', '"nonsense"'))).steps
+    assert (intake.outcome, intake.fields) == ("invalid", ("offence",))
+    assert intake.label.startswith("the case (open_case by m-po at")
+    # the file may expect it
+    expected = leader_bad.replace(
+        'people_at_risk = [{ ref = "victim-91c2", relation = "victim" }]\n',
+        'people_at_risk = [{ ref = "victim-91c2", relation = "victim" }]\n'
+        'expect = { invalid = ["network[0].member_id"] }\n',
+    )
+    result = run(loads(expected))
+    assert result.steps[0].ok, result.report()
+
+
+def test_an_intake_with_no_by_and_no_case_leader_says_what_to_write() -> None:
+    """An intake that names no 'by' and whose network has no case leader is a file error
+    saying so and what to write."""
+    text = """\
+[case]
+at = 2026-01-05T09:00:00Z
+case_id = "rev-0002"
+leader = { member_id = "m-po", agency = "probation", person = "po-101", case_leader = true }
+"""
+    with pytest.raises(ScenarioError) as caught:
+        run(loads(text, source="review.toml"), protocol=REVIEW)
+    assert str(caught.value) == (
+        "review.toml, line 1: the case has no 'by' and its network names no case leader to "
+        "open it: write by = a member id or agency/person"
+    )
+
+
+def test_a_step_names_itself_and_finds_the_line_of_its_keys() -> None:
+    """Step.what names the step in messages; Step.line_of finds the line of an argument,
+    also of a value inside one, and falls back to the step's line."""
+    scenario = loads(MINIMAL)
+    intake, notice, _ = (scenario.intake, *scenario.steps)
+    assert (intake.what, notice.what) == ("the case", "step 1")
+    assert intake.line_of("people_at_risk[0].relation") == _line_of(MINIMAL, "people_at_risk")
+    assert intake.line_of("network.member_id") == _line_of(MINIMAL, "network = [")
+    assert notice.line_of("by") == _line_of(MINIMAL, 'by = "m-pol"')
+    assert notice.line_of("nothing") == notice.line == _line_of(MINIMAL, "[[steps]]")
+    assert notice.line_of("") == notice.line
+
+
+def test_by_written_as_a_table_must_be_texts() -> None:
+    """`by` and a checklist's `asked_by` read someone the same way: a table of agency and
+    person must hold texts."""
+    bad = MINIMAL.replace('by = "m-pol"', "by = { agency = 1, person = 2 }")
+    with pytest.raises(ScenarioError, match=r"step 1: 'by' is \{'agency': 1, 'person': 2\}; "):
+        loads(bad)
+    asked = MARAC_MINIMAL.replace(
+        'yes = ["q1", "q2", "q3"]',
+        'yes = ["q1", "q2", "q3"]\nasked_by = { agency = 1, person = 2 }',
+    )
+    with pytest.raises(ScenarioError, match=r"\{'agency': 1, 'person': 2\} is not someone: name"):
+        run(loads(asked))
+
+
+def test_hints_are_made_only_for_a_step_that_differs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names in an expectation are checked against the protocol only when the step
+    differs from it."""
+    asked: list[object] = []
+    real = scenarios._unknown_names
+
+    def recording(expect: scenarios.Expectation, protocol: Protocol) -> list[str]:
+        asked.append(expect)
+        return real(expect, protocol)
+
+    monkeypatch.setattr(scenarios, "_unknown_names", recording)
+    assert run(loads(MINIMAL)).ok
+    assert asked == []
+    wrong = MINIMAL.replace('expect = { state = "stage1_notice" }', 'expect = { state = "x" }')
+    result = run(loads(wrong))
+    assert len(asked) == 1
+    assert "note: 'x' is not a state of tuko@1" in result.steps[1].differences

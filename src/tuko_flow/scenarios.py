@@ -99,6 +99,11 @@ _DEFAULT_PROTOCOL = "tuko"
 # --- errors ------------------------------------------------------------------------------
 
 
+def _where(source: str, line: int | None) -> str:
+    """Where a message is about: the file and, when known, the line."""
+    return f"{source}, line {line}" if line else source
+
+
 @attrs.frozen
 class ScenarioProblem:
     """One problem with a scenario file: the file, the line (when known) and what is wrong."""
@@ -108,8 +113,7 @@ class ScenarioProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.source}, line {self.line}" if self.line else self.source
-        return f"{where}: {self.message}"
+        return f"{_where(self.source, self.line)}: {self.message}"
 
 
 class ScenarioError(TukoFlowError):
@@ -172,6 +176,21 @@ class Step:
     #: the line of each argument and key, for messages
     key_lines: Mapping[str, int] = attrs.field(factory=dict, repr=False, eq=False)
 
+    @property
+    def what(self) -> str:
+        """How messages name the step: ``"the case"`` (the intake) or ``"step N"``."""
+        return _step_name(self.number)
+
+    def line_of(self, key: str) -> int | None:
+        """The line of ``key`` (an argument, or a value inside one such as
+        ``checklist.asked_by`` or ``people_at_risk[0]``); else the step's own line."""
+        first = re.split(r"[.\[]", key, maxsplit=1)[0]
+        return self.key_lines.get(first, self.line) if first else self.line
+
+
+def _step_name(number: int) -> str:
+    return "the case" if number == 0 else f"step {number}"
+
 
 @attrs.frozen(kw_only=True)
 class Scenario:
@@ -228,7 +247,7 @@ class StepResult:
 
     def explain(self) -> list[str]:
         """One line per difference: file, line, the step and what differs."""
-        where = f"{self.source}, line {self.step.line}" if self.step.line else self.source
+        where = _where(self.source, self.step.line)
         return [f"{where}: {self.label}: {d}" for d in self.differences]
 
     def to_dict(self) -> dict[str, Any]:
@@ -451,18 +470,10 @@ class _Reader:
     def actor(self, value: object, line: int | None, what: str) -> str | None:
         if value is None:
             return None
-        if isinstance(value, dict) and set(value) == {"agency", "person"}:
-            agency, person = value["agency"], value["person"]
-            if isinstance(agency, str) and isinstance(person, str):
-                return f"{agency}/{person}"
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        self.problem(
-            line,
-            f"{what}: 'by' is {value!r}; name a network member id (\"m-po\"), "
-            'an agency and person ("police/pol-202") or { agency = ..., person = ... }',
-        )
-        return None
+        text = _actor_text(value)
+        if text is None:
+            self.problem(line, f"{what}: 'by' is {value!r}; {_SOMEONE}")
+        return text
 
     def step(
         self,
@@ -472,7 +483,7 @@ class _Reader:
         key_lines: dict[str, int],
         tz: tzinfo,
     ) -> Step | None:
-        what = "the case" if number == 0 else f"step {number}"
+        what = _step_name(number)
         if not isinstance(data, dict):
             self.problem(line, f"{what} must be a table, not {data!r}")
             return None
@@ -522,6 +533,27 @@ class _Reader:
             note=note,
             key_lines=key_lines,
         )
+
+
+#: How to name someone, said when a value names no one.
+_SOMEONE = (
+    'name a network member id ("m-po"), an agency and person ("police/pol-202") '
+    "or { agency = ..., person = ... }"
+)
+
+
+def _actor_text(value: object) -> str | None:
+    """Someone as written for ``by`` (a member id, ``"agency/person"`` or a table with
+    ``agency`` and ``person``) as text, a member id or ``agency/person``; ``None`` when
+    ``value`` names no one. The actor itself is made (and judged) when the step runs."""
+    if isinstance(value, dict) and set(value) == {"agency", "person"}:
+        agency, person = value["agency"], value["person"]
+        if isinstance(agency, str) and isinstance(person, str):
+            return f"{agency}/{person}"
+        return None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
 
 
 def _localize(value: Any, tz: tzinfo) -> Any:
@@ -620,10 +652,10 @@ def loads(text: str, *, source: str = "<scenario>", default_title: str = "scenar
         if step.at is None:
             continue
         if previous is not None and previous.at is not None and step.at < previous.at:
-            earlier = "the case's opening" if previous.number == 0 else f"step {previous.number}"
+            earlier = "the case's opening" if previous.number == 0 else previous.what
             reader.problem(
-                step.key_lines.get("at", step.line),
-                f"step {step.number}: at {_clock_text(step.at, tz)} is before {earlier} "
+                step.line_of("at"),
+                f"{step.what}: at {_clock_text(step.at, tz)} is before {earlier} "
                 f"({_clock_text(previous.at, tz)}); time only moves forward",
             )
         previous = step
@@ -710,15 +742,10 @@ class _Context:
         self.used = True
         if who is None:
             return self.actor
-        if isinstance(who, dict) and set(who) == {"agency", "person"}:
-            who = f"{who['agency']}/{who['person']}"
-        if not isinstance(who, str) or not who.strip():
-            raise _Malformed(
-                path,
-                f'{who!r} is not someone: name a network member id ("m-pol"), an agency '
-                'and person ("police/pol-202") or { agency = ..., person = ... }',
-            )
-        return self.resolve(who.strip(), path)
+        text = _actor_text(who)
+        if text is None:
+            raise _Malformed(path, f"{who!r} is not someone: {_SOMEONE}")
+        return self.resolve(text, path)
 
 
 def _structure(value: Any, tp: Any, path: str, ctx: _Context) -> Any:
@@ -926,7 +953,6 @@ class _Prepared:
     cls: type[Command]
     command: Command | None  # None when building it found invalid input
     invalid: tuple[FieldProblem, ...]
-    name: str
     #: built with a stand-in for the actor: build it again when the step runs
     rebuild: bool = False
 
@@ -953,7 +979,6 @@ def _prepare(
     label = f"{protocol.name}@{protocol.version}"
     at = scenario.intake.at
     for step in (scenario.intake, *scenario.steps):
-        what = "the case" if step.number == 0 else f"step {step.number}"
         at = step.at or at
         assert at is not None  # load() requires the intake's
         cls: type[Command] | None
@@ -965,8 +990,8 @@ def _prepare(
                 problems.append(
                     ScenarioProblem(
                         scenario.source,
-                        step.key_lines.get("command", step.line),
-                        f"{what}: unknown command {step.command!r}"
+                        step.line_of("command"),
+                        f"{step.what}: unknown command {step.command!r}"
                         f"{_suggest(step.command, protocol.commands)} (the commands of "
                         f"{label}: {', '.join(protocol.commands)})",
                     )
@@ -976,12 +1001,14 @@ def _prepare(
         try:
             command, invalid = _make(cls, step, ctx)
         except _Malformed as exc:
-            first = re.split(r"[.\[]", exc.key, maxsplit=1)[0]
-            line = step.key_lines.get(first, step.line) if first else step.line
             where = f" ({exc.path})" if exc.path else ""
-            problems.append(ScenarioProblem(scenario.source, line, f"{what}{where}: {exc.message}"))
+            problems.append(
+                ScenarioProblem(
+                    scenario.source, step.line_of(exc.key), f"{step.what}{where}: {exc.message}"
+                )
+            )
             continue
-        prepared.append(_Prepared(step, cls, command, invalid, cls.name, rebuild=ctx.used))
+        prepared.append(_Prepared(step, cls, command, invalid, rebuild=ctx.used))
     if problems:
         raise ScenarioError(problems)
     return prepared
@@ -1012,9 +1039,7 @@ def _clock_text(when: datetime, tz: tzinfo) -> str:
 def _resolve_actor(
     who: str, network: Iterable[object], source: str, step: Step, key: str = "by"
 ) -> Actor | ScenarioProblem:
-    first = re.split(r"[.\[]", key, maxsplit=1)[0]
-    line = step.key_lines.get(first, step.line)
-    what = "the case" if step.number == 0 else f"step {step.number}"
+    line, what = step.line_of(key), step.what
     if "/" in who:
         agency, _, person = who.partition("/")
         try:
@@ -1038,7 +1063,8 @@ def _intake_network(
     item: _Prepared, at: datetime, instruments: Mapping[str, Instrument]
 ) -> tuple[object, ...]:
     """The network the intake names, even when other values of the intake are invalid (so
-    that ``by`` still finds its member and the step reports the invalid fields)."""
+    that an invalid intake's report still names its case leader); ``()`` when the network
+    itself cannot be read."""
     network: object = getattr(item.command, "network", ())
     if item.command is None and "network" in item.step.args:
         hint = _hints(item.cls).get("network", Any)
@@ -1050,21 +1076,24 @@ def _intake_network(
     return tuple(network) if isinstance(network, tuple | list) else ()
 
 
-def _not_opened(
-    scenario: Scenario, item: _Prepared, what: str, now: datetime, tz: tzinfo, case_id: str
-) -> StepResult:
-    """A step after an intake that did not open the case: it cannot run."""
-    by = item.step.by or "?"
-    result = StepResult(
-        step=item.step,
-        label=f"{what} ({item.name} by {by} at {_clock_text(now, tz)})",
-        at=now,
-        outcome="error",
-        state=None,
-        error=f"there is no case {case_id!r}: the [case] step did not open it",
-        source=scenario.source,
-    )
-    return attrs.evolve(result, differences=tuple(_differences(item.step.expect, result)))
+def _leader(network: Iterable[object]) -> str | None:
+    """The member id of the network's (first) case leader, if it names one."""
+    leaders = [m for m in network if isinstance(m, NetworkMember) and m.case_leader]
+    return leaders[0].member_id if leaders else None
+
+
+def _label(item: _Prepared, by: str, now: datetime, tz: tzinfo) -> str:
+    return f"{item.step.what} ({item.cls.name} by {by} at {_clock_text(now, tz)})"
+
+
+def _judged(result: StepResult, protocol: Protocol) -> StepResult:
+    """``result`` with every way it differs from its step's expectation, and beside them
+    hints for names in the expectation that the protocol does not know."""
+    expect = result.step.expect
+    found = _differences(expect, result)
+    if found:
+        found += _unknown_names(expect, protocol)
+    return attrs.evolve(result, differences=tuple(found))
 
 
 def run(
@@ -1107,7 +1136,21 @@ def run(
         if step.at is not None:
             clock.set(step.at)
         now = clock.now()
-        what = "the case" if step.number == 0 else f"step {step.number}"
+        if step.number == 0 and item.command is None:
+            # invalid input is never executed, so it needs no actor: 'by' is not looked up
+            # (the network it would be found in may be what is invalid)
+            leader = _leader(_intake_network(item, now, known))
+            result = StepResult(
+                step=step,
+                label=_label(item, step.by or leader or "the case leader", now, tz),
+                at=now,
+                outcome="invalid",
+                state=None,
+                problems=item.invalid,
+                source=scenario.source,
+            )
+            results.append(_judged(result, proto))
+            continue
         network: Iterable[object]
         if step.number == 0:
             network = _intake_network(item, now, known)
@@ -1115,24 +1158,32 @@ def run(
             try:
                 network = engine.case(case_id).network
             except CaseNotFound:  # the intake failed: say so at each step, do not run it
-                results.append(_not_opened(scenario, item, what, now, tz, case_id))
-                continue
-        by = step.by
-        if by is None:  # only the intake may leave it out: the case leader opens the case
-            leaders = [m for m in network if isinstance(m, NetworkMember) and m.case_leader]
-            if not leaders:
-                raise ScenarioError(
-                    [
-                        ScenarioProblem(
-                            scenario.source, step.line, "the case has no 'by': who opens it?"
-                        )
-                    ]
+                result = StepResult(
+                    step=step,
+                    label=_label(item, step.by or "?", now, tz),
+                    at=now,
+                    outcome="error",
+                    state=None,
+                    error=f"there is no case {case_id!r}: the [case] step did not open it",
+                    source=scenario.source,
                 )
-            by = leaders[0].member_id
+                results.append(_judged(result, proto))
+                continue
+        by = step.by or _leader(network)  # only the intake may leave 'by' out
+        if by is None:
+            raise ScenarioError(
+                [
+                    ScenarioProblem(
+                        scenario.source,
+                        step.line,
+                        "the case has no 'by' and its network names no case leader to open "
+                        "it: write by = a member id or agency/person",
+                    )
+                ]
+            )
         actor = _resolve_actor(by, network, scenario.source, step)
         if isinstance(actor, ScenarioProblem):
             raise ScenarioError([actor])
-        label = f"{what} ({item.name} by {by} at {_clock_text(now, tz)})"
         command, problems = item.command, item.invalid
         if item.rebuild:  # values that take who does the step (a checklist's answers)
 
@@ -1168,7 +1219,7 @@ def run(
             state = None
         result = StepResult(
             step=step,
-            label=label,
+            label=_label(item, by, now, tz),
             at=now,
             outcome=outcome,
             state=state,
@@ -1178,8 +1229,7 @@ def run(
             error=error,
             source=scenario.source,
         )
-        found = _differences(step.expect, result) + _unknown_names(step.expect, proto)
-        results.append(attrs.evolve(result, differences=tuple(found)))
+        results.append(_judged(result, proto))
     return ScenarioResult(
         scenario=scenario, protocol=f"{proto.name}@{proto.version}", steps=tuple(results)
     )
