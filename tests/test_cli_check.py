@@ -99,6 +99,27 @@ def test_validate_unknown_protocols_exit_2(
     assert message in capsys.readouterr().err
 
 
+def test_validate_json_lists_specs_that_name_no_protocol(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With --json an unknown spec is an entry of the JSON (ok false, the error), after the
+    protocols checked; the exit code is still 2 and nothing goes to stderr."""
+    argv = ["validate", "--protocol", "nope", "--protocol", "tuko@1", "--json"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    checked, unknown = json.loads(captured.out)
+    assert (checked["protocol"], checked["ok"]) == ("tuko@1", True)
+    assert unknown["protocol"] == "nope"
+    assert unknown["ok"] is False
+    assert "unknown protocol 'nope'" in unknown["error"]
+    # in plain words it is said on stderr, as before
+    assert main(["validate", "--protocol", "nope", "--protocol", "tuko@1"]) == 2
+    captured = capsys.readouterr()
+    assert "tuko@1: ok" in captured.out
+    assert "tuko-flow: unknown protocol 'nope'" in captured.err
+
+
 def test_check_with_a_broken_protocol_is_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -157,6 +157,18 @@ def test_broken_markers_name_file_and_line(
     assert path.read_text(encoding="utf-8") == page
 
 
+def test_a_page_that_is_not_utf8_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A page that is not UTF-8 text is an error naming the page (exit 2), not a traceback."""
+    page = tmp_path / "latin1.md"
+    page.write_bytes("# Päev\n".encode("latin-1"))
+    with pytest.raises(TukoFlowError, match=r"latin1\.md: not UTF-8 text \("):
+        update_docs(tmp_path, write=False)
+    assert main(["diagram", "--update-docs", str(tmp_path), "--check"]) == 2
+    assert f"{page}: not UTF-8 text (" in capsys.readouterr().err
+
+
 def test_update_docs_needs_a_directory(tmp_path: Path) -> None:
     """A path that is not a directory is refused, saying so."""
     with pytest.raises(TukoFlowError, match="is not a directory"):

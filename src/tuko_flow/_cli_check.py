@@ -134,7 +134,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     targets: list[tuple[str, Protocol | None, list[str]]] = []
-    unresolved: list[str] = []  # specs naming no protocol: reported after the others
+    unresolved: list[tuple[str, str]] = []  # (spec, why) naming no protocol: reported last
     if args.protocol:
         for spec in args.protocol:
             try:
@@ -144,7 +144,7 @@ def _validate(args: argparse.Namespace) -> int:
                 targets.append((spec, None, list(exc.problems)))
                 continue
             except TukoFlowError as exc:
-                unresolved.append(str(exc))
+                unresolved.append((spec, str(exc)))
                 continue
             targets.append((spec, protocol, protocol.problems()))
     else:
@@ -162,6 +162,7 @@ def _validate(args: argparse.Namespace) -> int:
                 }
                 for spec, p, problems in targets
             ]
+            + [{"protocol": spec, "ok": False, "error": error} for spec, error in unresolved]
         )
     else:
         for spec, p, problems in targets:
@@ -177,8 +178,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{label}: {len(problems)} problem(s){built}:")
             for problem in problems:
                 print(f"  - {problem}")
-    for message in unresolved:
-        print(f"tuko-flow: {message}", file=sys.stderr)
+        for _, error in unresolved:
+            print(f"tuko-flow: {error}", file=sys.stderr)
     if unresolved:
         return 2
     return 1 if any(problems for _, _, problems in targets) else 0

@@ -29,7 +29,8 @@ _OPEN = re.compile(r"^\s*<!--\s*diagram:\s*(?P<args>.*?)\s*-->\s*$")
 _CLOSE = re.compile(r"^\s*<!--\s*/diagram\s*-->\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
-#: The formats a marker may ask for, and the fence language each is written in.
+#: The formats a marker may ask for (each also the language of its fenced block), and the
+#: function drawing a protocol in it.
 FORMATS: dict[str, Callable[[Protocol], str]] = {"mermaid": mermaid, "dot": dot}
 
 
@@ -100,7 +101,10 @@ def update_pages(directory: Path, *, write: bool) -> list[Path]:
         raise TukoFlowError(f"{str(directory)!r} is not a directory of documentation pages")
     stale: list[Path] = []
     for page in sorted(directory.glob("*.md")):
-        text = page.read_text(encoding="utf-8")
+        try:
+            text = page.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise TukoFlowError(f"{page}: not UTF-8 text ({exc})") from None
         new = regenerate(text, str(page))
         if new != text:
             stale.append(page)
