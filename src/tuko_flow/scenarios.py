@@ -56,7 +56,7 @@ import structlog
 
 from ._clock import ManualClock
 from ._config import TukoConfig
-from ._engine import Engine
+from ._engine import ALLOWED_IN_STATE, Engine
 from ._protocol import Command, Protocol
 from ._registry import resolve_protocol
 from ._values import Actor, NetworkMember
@@ -1278,7 +1278,7 @@ def _unknown_names(e: Expectation, protocol: Protocol) -> list[str]:
     states = [s.name for s in protocol.states]
     if e.state is not None and e.state not in states:
         hints.append(f"note: {e.state!r} is not a state of {label}{_suggest(e.state, states)}")
-    rules = [*protocol.rules, "allowed_in_state"]
+    rules = [*protocol.rules, ALLOWED_IN_STATE]
     if isinstance(e.refused, tuple):
         for name in e.refused:
             if name not in rules:
