@@ -57,3 +57,11 @@ STRICTER = attrs.evolve(
 STRICTER_INPUTS = attrs.evolve(TUKO_INPUTS, protocol=STRICTER)
 
 LONELY = attrs.evolve(TUKO, name="tuko_lonely")
+
+# A team's edited TUKO that still says tuko@1: the stricter rule, under TUKO's own name.
+EDITED = attrs.evolve(STRICTER, name=TUKO.name)
+# An edited tuko@1 without record_partner_communication: TUKO_INPUTS declare inputs for it.
+UNFIT = attrs.evolve(
+    TUKO,
+    transitions=tuple(t for t in TUKO.transitions if t.trigger != "record_partner_communication"),
+)

@@ -13,11 +13,12 @@ from functools import cache
 import attrs
 import pytest
 from hypothesis import HealthCheck, settings
-from path_fixtures import BROKEN_INPUTS, STRICTER_INPUTS
+from path_fixtures import BROKEN_INPUTS, EDITED, STRICTER_INPUTS, UNFIT
 
 from tuko_flow import TUKO, Case, InformNetwork, ManualClock
 from tuko_flow._cli import main
-from tuko_flow.errors import ConfigurationError, ValidationError
+from tuko_flow._cli_paths import inputs_for
+from tuko_flow.errors import ConfigurationError, TukoFlowError, ValidationError
 from tuko_flow.paths import (
     TUKO_INPUTS,
     Goal,
@@ -396,6 +397,33 @@ def test_cli_errors_exit_2_and_say_what(
     """Unknown protocols, missing or mismatched input cases and bad limits exit 2."""
     assert main(["paths", *argv]) == 2
     assert fragment in capsys.readouterr().err
+
+
+def test_an_edited_protocol_of_the_same_name_is_explored_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A team's edited TUKO that still says tuko@1 gets the shipped input cases re-targeted
+    to it, with or without --inputs: its stricter rule shows in the paths (and leaves
+    the no-need decision out of reach, so exit 1)."""
+    assert inputs_for(EDITED, "path_fixtures:EDITED").protocol is EDITED
+    explicit = inputs_for(EDITED, "path_fixtures:EDITED", "tuko_flow.paths:TUKO_INPUTS")
+    assert explicit.protocol is EDITED
+    assert inputs_for(TUKO, "tuko", "tuko_flow.paths:TUKO_INPUTS") is TUKO_INPUTS
+    assert main(["paths", "--protocol", "path_fixtures:EDITED", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert any(
+        s["trigger"] == "inform_network" and "always_assume_need" in s["failed"]
+        for p in data["paths"]
+        for s in p["steps"]
+    )
+
+
+def test_shipped_inputs_that_do_not_fit_an_edited_protocol_are_refused() -> None:
+    """An edited tuko@1 without a command TUKO_INPUTS drive: a clear error naming --inputs."""
+    with pytest.raises(TukoFlowError, match="another tuko@1") as caught:
+        inputs_for(UNFIT, "path_fixtures:UNFIT")
+    assert "record_partner_communication" in str(caught.value)
+    assert "--inputs" in str(caught.value)
 
 
 def test_paths_run_with_their_own_clock_and_store() -> None:

@@ -7,9 +7,11 @@ input case was invalid); 2 an error (unknown protocol, no input cases, a bad lim
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+import attrs
+
+from ._cli_output import answer
 from ._paths import InputCases
 from ._paths_explore import (
     DEFAULT_MAX_CASES,
@@ -20,7 +22,7 @@ from ._paths_explore import (
 )
 from ._protocol import Protocol
 from ._registry import load_object, resolve_protocol
-from .errors import TukoFlowError
+from .errors import ConfigurationError, TukoFlowError
 
 EXAMPLES = """examples:
   tuko-flow paths                               covering paths of TUKO (exit 1: a goal missed)
@@ -32,51 +34,77 @@ EXAMPLES = """examples:
 """
 
 
-def _load(spec: str) -> object:
-    return load_object(spec, f"--inputs {spec!r}")
+def _label(protocol: Protocol) -> str:
+    return f"{protocol.name}@{protocol.version}"
 
 
-def _same(a: Protocol, b: Protocol) -> bool:
-    return a is b or (a.name, a.version) == (b.name, b.version)
+def _as_inputs(found: object, spec: str) -> InputCases:
+    if not isinstance(found, InputCases):
+        raise TukoFlowError(f"{spec} is a {type(found).__name__}, not tuko_flow.paths.InputCases")
+    return found
+
+
+def _load(spec: str) -> InputCases:
+    return _as_inputs(load_object(spec, f"--inputs {spec!r}"), spec)
+
+
+def _fitted(found: InputCases, protocol: Protocol, what: str) -> InputCases:
+    """``found`` for ``protocol``: as it is when declared for it; re-targeted (and checked
+    again) when declared for another protocol of the same name and version — a team's
+    edited copy; refused when declared for another protocol."""
+    if found.protocol == protocol:
+        return found
+    label = _label(protocol)
+    if _label(found.protocol) != label:
+        raise TukoFlowError(
+            f"{what} holds input cases for {_label(found.protocol)}, not for {label}"
+        )
+    try:
+        return attrs.evolve(found, protocol=protocol)
+    except ConfigurationError as exc:
+        problems = "".join(
+            f"\n  - {p.removeprefix(f'input cases for {label}: ')}" for p in exc.problems
+        )
+        raise TukoFlowError(
+            f"{what} holds input cases for another {label} than this one (an edited copy?), "
+            f"and they do not fit it:{problems}\ndeclare a tuko_flow.paths.InputCases for it "
+            "and pass --inputs package.module:NAME"
+        ) from None
 
 
 def inputs_for(protocol: Protocol, spec: str, inputs: str | None = None) -> InputCases:
-    """The input cases for ``protocol``: ``inputs`` (``pkg.mod:NAME``) when given, else the
-    shipped ones (the ``*_INPUTS`` of :mod:`tuko_flow.paths`), else ``NAME_INPUTS`` next to
-    a protocol named ``pkg.mod:NAME``."""
-    label = f"{protocol.name}@{protocol.version}"
-    candidates: list[str] = []
-    if inputs is not None:
-        candidates.append(inputs)
-    else:
-        from . import paths
+    """The input cases for ``protocol``: ``inputs`` (``pkg.mod:NAME``) when given; else the
+    shipped ones (the ``*_INPUTS`` of :mod:`tuko_flow.paths`) declared for it; else
+    ``NAME_INPUTS`` next to a protocol named ``pkg.mod:NAME``; else the shipped ones of
+    the same name and version, re-targeted to ``protocol`` (a team's edited copy).
 
-        for shipped in (getattr(paths, n) for n in paths.__all__ if n.endswith("_INPUTS")):
-            if isinstance(shipped, InputCases) and _same(shipped.protocol, protocol):
-                return shipped
-        name = spec.partition("@")[0]
-        if ":" in name:
-            candidates.append(f"{name}_INPUTS")
-        candidates.append(f"tuko_flow.stages.{protocol.name}:{protocol.name.upper()}_INPUTS")
-    for candidate in candidates:
+    Input cases declared for another protocol of the same name and version are run on
+    ``protocol`` itself, their checks made again (a :class:`TukoFlowError` if they fail).
+    """
+    if inputs is not None:
+        return _fitted(_load(inputs), protocol, inputs)
+    from . import paths
+
+    shipped: dict[str, InputCases] = {
+        f"tuko_flow.paths:{n}": getattr(paths, n) for n in paths.__all__ if n.endswith("_INPUTS")
+    }
+    for found in shipped.values():
+        if found.protocol == protocol:
+            return found
+    name = spec.partition("@")[0]
+    if ":" in name:
+        beside = f"{name}_INPUTS"
         try:
-            found = _load(candidate)
+            declared = load_object(beside, f"--inputs {beside!r}")
         except TukoFlowError:
-            if inputs is not None:
-                raise
-            continue
-        if not isinstance(found, InputCases):
-            raise TukoFlowError(
-                f"{candidate} is a {type(found).__name__}, not tuko_flow.paths.InputCases"
-            )
-        if not _same(found.protocol, protocol):
-            raise TukoFlowError(
-                f"{candidate} holds input cases for {found.protocol.name}@"
-                f"{found.protocol.version}, not for {label}"
-            )
-        return found
+            pass  # none declared beside the protocol
+        else:
+            return _fitted(_as_inputs(declared, beside), protocol, beside)
+    for where, found in shipped.items():
+        if _label(found.protocol) == _label(protocol):  # a team's edited copy
+            return _fitted(found, protocol, where)
     raise TukoFlowError(
-        f"no input cases are declared for protocol {label}: declare a "
+        f"no input cases are declared for protocol {_label(protocol)}: declare a "
         "tuko_flow.paths.InputCases (named intakes and inputs per trigger) and pass "
         "--inputs package.module:NAME"
     )
@@ -92,12 +120,8 @@ def _run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         max_cases=args.max_cases,
     )
-    if args.json:
-        data: dict[str, Any] = found.to_dict()
-        print(json.dumps(data, indent=2))
-    else:
-        print(found.explain())
-    return 1 if args.kind == "cover" and not found.complete else 0
+    ok = args.kind != "cover" or found.complete
+    return answer(args.json, found.to_dict(), found.explain(), ok)
 
 
 def register(sub: Any) -> None:
