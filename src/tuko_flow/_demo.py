@@ -228,17 +228,25 @@ MARAC_NETWORK = (
 
 
 def sample_checklist(
-    yes: int, *, asked_at: datetime, victim_ref: str = "victim-91c2", incidents: int = 1
+    yes: int,
+    *,
+    asked_at: datetime,
+    victim_ref: str = "victim-91c2",
+    incidents: int = 1,
+    children: bool = True,
+    judgement: str | None = None,
 ) -> Checklist:
     """A SafeLives DASH with ``yes`` yes answers (the first questions), the rest no, asked by
-    the demo's police officer; children live in the household."""
+    the demo's police officer; ``children`` live in the household, ``judgement`` is the
+    officer's professional judgement (none by default)."""
     values = {q: "yes" if i < yes else "no" for i, q in enumerate(SAFELIVES_DASH.ids)}
     return Checklist(
         instrument=SAFELIVES_DASH,
         answers=answers_from(values, instrument=SAFELIVES_DASH, asked_by=POLICE, asked_at=asked_at),
         victim_ref=victim_ref,
-        children_in_household=True,
+        children_in_household=children,
         incidents=incidents,
+        professional_judgement=judgement,
     )
 
 

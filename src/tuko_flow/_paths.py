@@ -13,6 +13,7 @@ case as it is now. An input meant to make a rule fail says so in ``breaks``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -123,6 +124,32 @@ class InputCase:
         return f"{self.trigger} ({self.name})"
 
 
+@functools.cache
+def _default_config() -> TukoConfig:
+    """One ``TukoConfig()`` for every default engine (it is frozen): not one per path."""
+    from ._config import TukoConfig
+
+    return TukoConfig()
+
+
+def _right_and_wrong(
+    trigger: str,
+    make: Maker,
+    right: tuple[str, Actor | Callable[[Case], Actor]],
+    wrong: tuple[str, Actor | Callable[[Case], Actor]],
+    breaks: Iterable[str] | str,
+    *,
+    wait: timedelta = timedelta(0),
+) -> tuple[InputCase, InputCase]:
+    """The input ``make`` by the ``right`` actor (its name, who; after ``wait``), and the
+    same command by the ``wrong`` one, which breaks ``breaks`` (the shipped inputs' pairs)."""
+    (right_name, right_actor), (wrong_name, wrong_actor) = right, wrong
+    return (
+        InputCase(trigger=trigger, name=right_name, build=by(make, right_actor), wait=wait),
+        InputCase(trigger=trigger, name=wrong_name, build=by(make, wrong_actor), breaks=breaks),
+    )
+
+
 def _check_inputs(inputs: InputCases) -> list[str]:
     protocol = inputs.protocol
     problems: list[str] = []
@@ -177,10 +204,11 @@ class InputCases:
     ``config`` is the engine's configuration (default: ``TukoConfig()``), ``start`` the
     clock's time when a case opens, ``case_id`` the id of the case each path opens.
     ``engine_factory(clock)`` builds the engine a path runs on (default: an in-memory
-    engine running only ``protocol``). ``unreachable`` maps coverage goals that no input
-    can reach, by the protocol's design, to the reason (say, a rule that always holds in
-    Stage 4); they are reported as excused, and reported as a problem if a path covers
-    one after all. Checked when built: every problem at once, in a
+    engine running only ``protocol``); its engine brings its own configuration, so
+    ``config`` is ignored when ``engine_factory`` is given. ``unreachable`` maps coverage
+    goals that no input can reach, by the protocol's design, to the reason (say, a rule
+    that always holds in Stage 4); they are reported as excused, and reported as a problem
+    if a path covers one after all. Checked when built: every problem at once, in a
     :class:`~tuko_flow.errors.ConfigurationError`.
     """
 
@@ -235,7 +263,7 @@ class InputCases:
         return Engine(
             InMemoryEventStore(),
             clock=clock,
-            config=self.config,
+            config=self.config if self.config is not None else _default_config(),
             protocols=(self.protocol,),
             logger=structlog.ReturnLogger(),
             snapshot_every=None,

@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 
 from ._case import Case
 from ._config import TukoConfig
-from ._demo import ADVOCATE, MARAC_NETWORK, POLICE, START
+from ._demo import ADVOCATE, MARAC_NETWORK, POLICE, START, sample_checklist
 from ._marac_values import ActionOutcome, ActionReview, MaracAction, VictimNotice
-from ._paths import Goal, InputCase, InputCases, IntakeCase, Maker, by
-from ._paths_tuko import OUTSIDER, _actor, _referral  # the made-up outsider; shared commands
+from ._paths import Goal, InputCase, InputCases, IntakeCase, Maker, _right_and_wrong, by
+from ._paths_tuko import OUTSIDER, _leader, _referral_inputs  # the outsider; shared inputs
 from ._protocol import Command
-from ._values import Actor, Client, NetworkMember, PersonAtRisk, Relation
+from ._values import Client, NetworkMember, PersonAtRisk, Relation
 from .rules._base import RuleContext
-from .rules.dash import SAFELIVES_DASH, Checklist, answers_from
+from .rules.dash import Checklist
 from .stages._marac_common import DISCUSSED, RESTING, marac_file
 from .stages.marac import MARAC
 from .stages.marac_conference import (
@@ -83,14 +83,8 @@ def checklist(
 ) -> Checklist:
     """A SafeLives DASH for the victim: the first ``yes`` answers yes, the rest no, asked by
     the police officer at ``at``; one incident in the last 12 months."""
-    values = {q: "yes" if i < yes else "no" for i, q in enumerate(SAFELIVES_DASH.ids)}
-    return Checklist(
-        instrument=SAFELIVES_DASH,
-        answers=answers_from(values, instrument=SAFELIVES_DASH, asked_by=POLICE, asked_at=at),
-        victim_ref=VICTIM.ref,
-        children_in_household=children,
-        incidents=1,
-        professional_judgement=judgement,
+    return sample_checklist(
+        yes, asked_at=at, victim_ref=VICTIM.ref, children=children, judgement=judgement
     )
 
 
@@ -129,9 +123,8 @@ def _not_assessed(case_id: str) -> Command:
 # --- who: the professionals of the case ----------------------------------------------------
 
 
-def _coordinator(case: Case) -> Actor:
-    """The MARAC coordinator: the case leader of a MARAC case."""
-    return _actor(case.case_leader)
+#: The MARAC coordinator: the case leader of a MARAC case.
+_coordinator = _leader
 
 
 # --- command makers: (case, now) -> command ------------------------------------------------
@@ -300,21 +293,23 @@ _NOT_MEMBER = ("actor_in_network",)
 
 def _by_police(trigger: str, make: Maker) -> tuple[InputCase, InputCase]:
     """The police officer's input, and an outsider's (which breaks ``actor_in_network``)."""
-    return (
-        InputCase(trigger=trigger, name=_AS_POLICE, build=by(make, POLICE)),
-        InputCase(trigger=trigger, name=_AS_OUTSIDER, build=by(make, OUTSIDER), breaks=_NOT_MEMBER),
+    return _right_and_wrong(
+        trigger, make, (_AS_POLICE, POLICE), (_AS_OUTSIDER, OUTSIDER), _NOT_MEMBER
     )
 
 
 def _by_coordinator(
     trigger: str, make: Maker, *, wait: timedelta = timedelta(0)
 ) -> tuple[InputCase, InputCase]:
-    """The coordinator's input, and the police officer's (which breaks the coordinator rule)."""
-    return (
-        InputCase(trigger=trigger, name=_AS_COORDINATOR, build=by(make, _coordinator), wait=wait),
-        InputCase(
-            trigger=trigger, name=_AS_POLICE, build=by(make, POLICE), breaks=_NOT_COORDINATOR
-        ),
+    """The coordinator's input (after ``wait``), and the police officer's (which breaks the
+    coordinator rule)."""
+    return _right_and_wrong(
+        trigger,
+        make,
+        (_AS_COORDINATOR, _coordinator),
+        (_AS_POLICE, POLICE),
+        _NOT_COORDINATOR,
+        wait=wait,
     )
 
 
@@ -462,28 +457,17 @@ MARAC_INPUTS = InputCases(
             build=by(_any_member, POLICE),
             breaks=_NOT_COORDINATOR,
         ),
-        InputCase(
-            trigger="refer_to_service",
-            name="victim support with consent",
-            build=by(_referral(True), POLICE),
-        ),
-        InputCase(
-            trigger="refer_to_service",
-            name="victim support without consent",
-            build=by(_referral(False), POLICE),
-            breaks=("consent_given",),
-        ),
-        InputCase(
-            trigger="refer_to_service",
-            name="child welfare",
-            build=by(_child_welfare, POLICE),
-            description="The household's child, without consent, on the legal basis.",
-        ),
-        InputCase(
-            trigger="refer_to_service",
-            name=_AS_OUTSIDER,
-            build=by(_referral(True), OUTSIDER),
-            breaks=_NOT_MEMBER,
+        *_referral_inputs(
+            POLICE,
+            "victim support ",
+            also=(
+                InputCase(
+                    trigger="refer_to_service",
+                    name="child welfare",
+                    build=by(_child_welfare, POLICE),
+                    description="The household's child, without consent, on the legal basis.",
+                ),
+            ),
         ),
     ),
     unreachable={

@@ -10,13 +10,14 @@ after the agreed meeting time passed, a review that finds needs remaining).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import attrs
 
 from ._case import Case
 from ._demo import NETWORK, OFFICER, POLICE, sample_assessment, sample_intake
-from ._paths import Goal, InputCase, InputCases, IntakeCase, Maker, by
+from ._paths import Goal, InputCase, InputCases, IntakeCase, Maker, _right_and_wrong, by
 from ._protocol import Command
 from ._values import Actor, NetworkMember, TaskStatus
 from .stages import TUKO
@@ -47,11 +48,12 @@ _MAX_TASKS = 2
 
 
 def _actor(member: NetworkMember) -> Actor:
-    """The actor a network member acts as (MARAC's inputs use it too)."""
+    """The actor a network member acts as."""
     return Actor(agency=member.agency, person=member.person)
 
 
 def _leader(case: Case) -> Actor:
+    """The case leader (of a MARAC case: its coordinator, so MARAC's inputs use it too)."""
     return _actor(case.case_leader)
 
 
@@ -217,10 +219,7 @@ _HAS_TASKS = "the plan was distributed, which it can be only with tasks, and tas
 
 def _pair(trigger: str, make: Maker) -> tuple[InputCase, InputCase]:
     """The case leader's input and the police partner's (which breaks the leader rule)."""
-    return (
-        InputCase(trigger=trigger, name=_LEADER, build=by(make, _leader)),
-        InputCase(trigger=trigger, name=_POLICE, build=by(make, POLICE), breaks=_NOT_LEADER),
-    )
+    return _right_and_wrong(trigger, make, (_LEADER, _leader), (_POLICE, POLICE), _NOT_LEADER)
 
 
 def _distribute(case: Case, now: datetime) -> Command:
@@ -236,7 +235,7 @@ def _victim(case: Case) -> str:
 
 
 def _referral(consented: bool) -> Maker:
-    """The case's victim to victim support, with or without consent (MARAC's inputs too)."""
+    """The case's victim to victim support, with or without consent."""
 
     def make(case: Case, now: datetime) -> Command:
         from ._marac_values import Consent
@@ -259,64 +258,30 @@ def _marac_actions(case: Case, now: datetime) -> Command:
     return TakeMaracActions(marac_case_id="marac-0001")
 
 
-def _optional_inputs() -> tuple[tuple[InputCase, ...], dict[Goal, str]]:
-    """Inputs for the commands TUKO shares with MARAC, when the protocol has them."""
-    triggers = {t.trigger for t in TUKO.transitions}
-    inputs: list[InputCase] = []
-    unreachable: dict[Goal, str] = {}
-    if "refer_to_service" in triggers:
-        inputs += [
-            InputCase(
-                trigger="refer_to_service", name="with consent", build=by(_referral(True), _partner)
-            ),
-            InputCase(
-                trigger="refer_to_service",
-                name="without consent",
-                build=by(_referral(False), _partner),
-                breaks=("consent_given",),
-            ),
-            InputCase(
-                trigger="refer_to_service",
-                name=_OUTSIDER,
-                build=by(_referral(True), OUTSIDER),
-                breaks=_NOT_MEMBER,
-            ),
-        ]
-    if "take_marac_actions" in triggers:
-        rules = {r for t in TUKO.transitions if t.trigger == "take_marac_actions" for r in t.rules}
-        outcome_rule = "marac_outcome_received" in rules
-        inputs += [
-            InputCase(
-                trigger="take_marac_actions",
-                name="without a MARAC outcome",
-                build=by(_marac_actions, _leader),
-                breaks=("marac_outcome_received",) if outcome_rule else (),
-                description="No linked MARAC case has shared its actions with this case.",
-            ),
-            InputCase(
-                trigger="take_marac_actions",
-                name=_POLICE,
-                build=by(_marac_actions, POLICE),
-                breaks=_NOT_LEADER,
-            ),
-        ]
-        linked = "it needs the outcome of a linked MARAC case, another case; a path drives one"
-        for source in TUKO.sources_of("take_marac_actions"):
-            unreachable[Goal("take_marac_actions", source)] = linked
-            if outcome_rule:
-                unreachable[Goal("take_marac_actions", source, "marac_outcome_received", True)] = (
-                    linked
-                )
-            elif source == "stage4_manage":  # the leader's command then passes every rule
-                unreachable[Goal("take_marac_actions", source, "actor_is_case_leader", True)] = (
-                    linked
-                )
-            if source == "stage4_manage":
-                unreachable[Goal("take_marac_actions", source, "plan_drafted", False)] = _HAS_PLAN
-    return tuple(inputs), unreachable
+def _referral_inputs(
+    actor: Actor | Callable[[Case], Actor], prefix: str = "", also: tuple[InputCase, ...] = ()
+) -> tuple[InputCase, ...]:
+    """``refer_to_service`` of the case's victim to victim support by ``actor``, with
+    consent and without (which breaks ``consent_given``), then ``also``, then an outsider's
+    (which breaks ``actor_in_network``); ``prefix`` starts the first two names. MARAC's
+    inputs use them too."""
+    trigger = "refer_to_service"
+    return (
+        InputCase(trigger=trigger, name=f"{prefix}with consent", build=by(_referral(True), actor)),
+        InputCase(
+            trigger=trigger,
+            name=f"{prefix}without consent",
+            build=by(_referral(False), actor),
+            breaks=("consent_given",),
+        ),
+        *also,
+        InputCase(
+            trigger=trigger, name=_OUTSIDER, build=by(_referral(True), OUTSIDER), breaks=_NOT_MEMBER
+        ),
+    )
 
 
-_EXTRA_INPUTS, _EXTRA_UNREACHABLE = _optional_inputs()
+_LINKED = "it needs the outcome of a linked MARAC case, another case; a path drives one"
 
 #: The input cases of TUKO: every transition and both outcomes of every rule.
 TUKO_INPUTS = InputCases(
@@ -422,10 +387,27 @@ TUKO_INPUTS = InputCases(
             breaks=_NOT_LEADER,
         ),
         *_pair("close_case", _close),
-        *_EXTRA_INPUTS,
+        *_referral_inputs(_partner),
+        InputCase(
+            trigger="take_marac_actions",
+            name="without a MARAC outcome",
+            build=by(_marac_actions, _leader),
+            breaks=("marac_outcome_received",),
+            description="No linked MARAC case has shared its actions with this case.",
+        ),
+        InputCase(
+            trigger="take_marac_actions",
+            name=_POLICE,
+            build=by(_marac_actions, POLICE),
+            breaks=_NOT_LEADER,
+        ),
     ),
     unreachable={
-        **_EXTRA_UNREACHABLE,
+        Goal("take_marac_actions", "stage3_plan"): _LINKED,
+        Goal("take_marac_actions", "stage3_plan", "marac_outcome_received", True): _LINKED,
+        Goal("take_marac_actions", "stage4_manage"): _LINKED,
+        Goal("take_marac_actions", "stage4_manage", "marac_outcome_received", True): _LINKED,
+        Goal("take_marac_actions", "stage4_manage", "plan_drafted", False): _HAS_PLAN,
         Goal("assign_task", "stage4_manage", "plan_drafted", False): _HAS_PLAN,
         Goal("distribute_plan", "stage4_manage", "plan_drafted", False): _HAS_PLAN,
         Goal("distribute_plan", "stage4_manage", "plan_has_tasks", False): _HAS_TASKS,
